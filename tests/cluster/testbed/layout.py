@@ -1,0 +1,117 @@
+"""Where the test bed keeps its cache, state, sockets and logs, and which versions it pins."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+VERSIONS_FILE = Path(__file__).resolve().parent.parent / "versions.toml"
+
+
+@dataclass(frozen=True)
+class Versions:
+    go_toolchain: str
+    kubernetes: str
+    etcd: str
+    containerd: str
+    runc: str
+    cni_plugins: str
+    pause_image: str
+    test_image: str
+
+
+@cache
+def versions() -> Versions:
+    data = tomllib.loads(VERSIONS_FILE.read_text())
+    return Versions(
+        go_toolchain=data["go_toolchain"],
+        kubernetes=data["kubernetes"]["version"],
+        etcd=data["etcd"]["version"],
+        containerd=data["containerd"]["version"],
+        runc=data["runc"]["version"],
+        cni_plugins=data["cni_plugins"]["version"],
+        pause_image=data["images"]["pause"],
+        test_image=data["images"]["test"],
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """All paths of one test-bed instance. Built binaries live in `cache`; everything a
+    running node creates lives under `state` (removed by `down`) except the directories whose
+    paths kubelet plugins and runtimes fix (`/var/lib/kubelet`, `/var/run/nri`, CNI config)."""
+
+    cache: Path
+    state: Path
+
+    @property
+    def gocache(self) -> Path:
+        return self.cache / "go"
+
+    def component_dir(self, component: str, version: str) -> Path:
+        return self.cache / f"{component}-v{version}"
+
+    @property
+    def pki(self) -> Path:
+        return self.state / "pki"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "pids"
+
+    @property
+    def config(self) -> Path:
+        return self.state / "config"
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.state / "etcd"
+
+    @property
+    def containerd_root(self) -> Path:
+        return self.state / "containerd"
+
+    @property
+    def containerd_state(self) -> Path:
+        return Path("/run/netclaim-testbed/containerd")
+
+    @property
+    def containerd_socket(self) -> Path:
+        return Path("/run/netclaim-testbed/containerd.sock")
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.pki / "admin.kubeconfig"
+
+    @property
+    def bin(self) -> Path:
+        """One directory of symlinks to the pinned binaries, for PATH and for containerd."""
+        return self.state / "bin"
+
+    @property
+    def cni_bin(self) -> Path:
+        return self.state / "cni-bin"
+
+
+KUBELET_ROOT = Path("/var/lib/kubelet")
+CNI_CONF_DIR = Path("/etc/cni/net.d")
+CNI_CONF_FILE = CNI_CONF_DIR / "10-netclaim-testbed.conflist"
+CNI_BRIDGE = "cni0"
+POD_CIDR = "10.244.0.0/24"
+SERVICE_CIDR = "10.96.0.0/24"
+NODE_NAME = "127.0.0.1"
+"""The node registers under its loopback address (the local-up-cluster convention), so that
+apiserver→kubelet traffic (logs, exec) stays on 127.0.0.1."""
+
+
+def default_layout() -> Layout:
+    cache_dir = Path(os.environ.get("NETCLAIM_CACHE", Path.home() / ".cache" / "netclaim"))
+    state_dir = Path(os.environ.get("NETCLAIM_TESTBED_STATE", "/var/lib/netclaim-testbed"))
+    return Layout(cache=cache_dir, state=state_dir)
