@@ -46,11 +46,13 @@ def test_pod_runs_with_a_cni_address(kube: Kube, namespace: str, containerd_sock
     host_view = netns_exec(sandbox_pid(pod, containerd_socket, ctr), "ip", "-br", "addr")
     assert re.search(rf"^eth0@\S+\s+UP\s+{re.escape(str(pod_ip))}/24", host_view, re.M), host_view
 
-    # Seen from inside the container, through apiserver → kubelet → containerd streaming.
+    # Seen from inside the container (busybox ip), through apiserver → kubelet → containerd
+    # streaming.
     inside = subprocess.run(
         [str(default_layout().bin / "kubectl"), "--kubeconfig",
          str(default_layout().admin_kubeconfig), "-n", namespace, "exec", "smoke", "--",
-         "ip", "-br", "addr"], capture_output=True, text=True, check=True).stdout
+         "ip", "-o", "-4", "addr", "show", "eth0"], capture_output=True, text=True,
+        check=True).stdout
     assert str(pod_ip) in inside, inside
 
 

@@ -96,6 +96,9 @@ state = '{layout.containerd_state}'
     sandbox = '{versions().pause_image}'
 
 [{runtime}]
+  # This host's root lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj below
+  # containerd's own (kubelet asks -998 for sandboxes); clamp instead of failing every pod.
+  restrict_oom_score_adj = true
   enable_cdi = true
   cdi_spec_dirs = ['/etc/cdi', '/var/run/cdi']
   [{runtime}.containerd.runtimes.runc]
@@ -162,5 +165,5 @@ def kubelet_config(layout: Layout) -> str:
 def kubelet_argv(layout: Layout) -> list[str]:
     return [str(layout.bin / "kubelet"), f"--config={layout.config / 'kubelet.yaml'}",
             f"--kubeconfig={layout.pki / 'kubelet.kubeconfig'}",
-            f"--hostname-override={NODE_NAME}", f"--node-ip={NODE_NAME}",
+            f"--hostname-override={NODE_NAME}",
             f"--root-dir={KUBELET_ROOT}", "--v=1"]
