@@ -3,6 +3,7 @@ bounded waits, and a look into a pod's network namespace from the host."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -29,8 +30,9 @@ class Kube:
         ns = obj["metadata"].get("namespace")
         return dict(res.create(body=dict(obj), namespace=ns).to_dict())
 
-    def get(self, api_version: str, kind: str, name: str,
-            namespace: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         try:
             obj = self.resource(api_version, kind).get(name=name, namespace=namespace)
         except NotFoundError:
@@ -38,13 +40,12 @@ class Kube:
         return dict(obj.to_dict())
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
-        try:
+        with contextlib.suppress(NotFoundError):
             self.resource(api_version, kind).delete(name=name, namespace=namespace)
-        except NotFoundError:
-            pass
 
-    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 120.0,
-                 interval: float = 0.5) -> Any:
+    def wait_for(
+        self, what: str, check: Callable[[], Any], timeout: float = 120.0, interval: float = 0.5
+    ) -> Any:
         """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -64,32 +65,51 @@ class Kube:
 
 def busybox_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     """A pod running our registry-less test image; extra keyword arguments go into its spec."""
-    container: dict[str, Any] = {"name": "main", "image": TEST_IMAGE, "imagePullPolicy": "Never",
-                                 "command": ["sleep", "3600"]}
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": TEST_IMAGE,
+        "imagePullPolicy": "Never",
+        "command": ["sleep", "3600"],
+    }
     container.update(spec.pop("container", {}))
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"containers": [container], "terminationGracePeriodSeconds": 1,
-                     "automountServiceAccountToken": False, **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "containers": [container],
+            "terminationGracePeriodSeconds": 1,
+            "automountServiceAccountToken": False,
+            **spec,
+        },
+    }
 
 
 def sandbox_pid(pod: Mapping[str, Any], containerd_socket: str, ctr: str) -> int:
     """PID of the pod's sandbox (pause) process, found through containerd's task list."""
     uid = pod["metadata"]["uid"]
     base = [ctr, "--address", containerd_socket, "-n", "k8s.io"]
-    for line in subprocess.run([*base, "containers", "ls", "-q"], capture_output=True,
-                               text=True, check=True).stdout.split():
-        info = json.loads(subprocess.run([*base, "containers", "info", line],
-                                         capture_output=True, text=True, check=True).stdout)
+    for line in subprocess.run(
+        [*base, "containers", "ls", "-q"], capture_output=True, text=True, check=True
+    ).stdout.split():
+        info = json.loads(
+            subprocess.run(
+                [*base, "containers", "info", line], capture_output=True, text=True, check=True
+            ).stdout
+        )
         labels = info.get("Labels", {})
-        if (labels.get("io.kubernetes.pod.uid") == uid
-                and labels.get("io.cri-containerd.kind") == "sandbox"):
-            task = subprocess.run([*base, "tasks", "ps", line], capture_output=True, text=True,
-                                  check=True).stdout.split()
+        if (
+            labels.get("io.kubernetes.pod.uid") == uid
+            and labels.get("io.cri-containerd.kind") == "sandbox"
+        ):
+            task = subprocess.run(
+                [*base, "tasks", "ps", line], capture_output=True, text=True, check=True
+            ).stdout.split()
             return int(task[2])
     raise AssertionError(f"no sandbox found for pod uid {uid}")
 
 
 def netns_exec(pid: int, *argv: str) -> str:
-    return subprocess.run(["nsenter", "-t", str(pid), "-n", *argv], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["nsenter", "-t", str(pid), "-n", *argv], capture_output=True, text=True, check=True
+    ).stdout

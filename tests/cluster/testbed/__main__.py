@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="testbed",
         description="A real single-node Kubernetes for netclaim's tests, built from Go modules "
         "into ~/.cache/netclaim (override: NETCLAIM_CACHE), state and logs in "
-        "/var/lib/netclaim-testbed (override: NETCLAIM_TESTBED_STATE).")
+        "/var/lib/netclaim-testbed (override: NETCLAIM_TESTBED_STATE).",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="build what is missing and start the node (idempotent)")
@@ -25,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="exit 0 if every component runs and the node is Ready")
     sub.add_parser("build", help="only build the pinned components into the cache")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="testbed: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="testbed: %(message)s"
+    )
     layout = default_layout()
     try:
         if args.command == "up":

@@ -22,7 +22,13 @@ from testbed.run import TestbedError, run
 
 log = logging.getLogger("testbed")
 
-KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl")
+KUBE_COMMANDS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kubectl",
+)
 CONTAINERD_COMMANDS = ("containerd", "ctr", "containerd-shim-runc-v2")
 CNI_PLUGINS = ("main/bridge", "main/loopback", "ipam/host-local")
 
@@ -57,8 +63,14 @@ def go_env(layout: Layout, *, cgo: bool = False) -> dict[str, str]:
     }
 
 
-def _go(layout: Layout, args: Sequence[str], *, cwd: Path | None = None, cgo: bool = False,
-        extra_env: dict[str, str] | None = None) -> str:
+def _go(
+    layout: Layout,
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    cgo: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> str:
     go, _ = _go_binary()
     env = {**go_env(layout, cgo=cgo), **(extra_env or {})}
     return run([go, *args], env=env, cwd=cwd).stdout
@@ -90,10 +102,25 @@ def _kubernetes(layout: Layout, out: Path) -> None:
     _go(layout, ["get", *[f"k8s.io/kubernetes/cmd/{c}@v{k}" for c in KUBE_COMMANDS]], cwd=work)
     ldflags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        ldflags += [f"-X {pkg}.gitVersion=v{k}", f"-X {pkg}.gitMajor=1",
-                    f"-X {pkg}.gitMinor={minor}", f"-X {pkg}.gitTreeState=clean"]
-    _go(layout, ["build", "-trimpath", "-ldflags", " ".join(ldflags), "-o", f"{out}/",
-                 *[f"k8s.io/kubernetes/cmd/{c}" for c in KUBE_COMMANDS]], cwd=work)
+        ldflags += [
+            f"-X {pkg}.gitVersion=v{k}",
+            f"-X {pkg}.gitMajor=1",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+        ]
+    _go(
+        layout,
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            " ".join(ldflags),
+            "-o",
+            f"{out}/",
+            *[f"k8s.io/kubernetes/cmd/{c}" for c in KUBE_COMMANDS],
+        ],
+        cwd=work,
+    )
 
 
 def _etcd(layout: Layout, out: Path) -> None:
@@ -102,31 +129,64 @@ def _etcd(layout: Layout, out: Path) -> None:
     # server/v3's go.mod replaces its siblings with ../ paths, so `go install` refuses it;
     # a scratch module that requires it builds the same code.
     _go(layout, ["get", f"go.etcd.io/etcd/server/v3@v{v}"], cwd=work)
-    _go(layout, ["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"),
-                 "go.etcd.io/etcd/server/v3"], cwd=work)
+    _go(
+        layout,
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(out / "etcd"),
+            "go.etcd.io/etcd/server/v3",
+        ],
+        cwd=work,
+    )
 
 
 def _containerd(layout: Layout, out: Path) -> None:
     v = versions().containerd
     mod = "github.com/containerd/containerd/v2"
-    _go(layout, ["install", "-tags", "no_btrfs urfave_cli_no_docs",
-                 "-ldflags", f"-s -w -X {mod}/version.Version=v{v}",
-                 *[f"{mod}/cmd/{c}@v{v}" for c in CONTAINERD_COMMANDS]],
-        extra_env={"GOBIN": str(out)})
+    _go(
+        layout,
+        [
+            "install",
+            "-tags",
+            "no_btrfs urfave_cli_no_docs",
+            "-ldflags",
+            f"-s -w -X {mod}/version.Version=v{v}",
+            *[f"{mod}/cmd/{c}@v{v}" for c in CONTAINERD_COMMANDS],
+        ],
+        extra_env={"GOBIN": str(out)},
+    )
 
 
 def _runc(layout: Layout, out: Path) -> None:
     v = versions().runc
     # runc's nsenter is C, and seccomp needs libseccomp (hack/bootstrap.sh installs it).
-    _go(layout, ["install", "-tags", "seccomp urfave_cli_no_docs", "-ldflags", "-s -w",
-                 f"github.com/opencontainers/runc@v{v}"], cgo=True, extra_env={"GOBIN": str(out)})
+    _go(
+        layout,
+        [
+            "install",
+            "-tags",
+            "seccomp urfave_cli_no_docs",
+            "-ldflags",
+            "-s -w",
+            f"github.com/opencontainers/runc@v{v}",
+        ],
+        cgo=True,
+        extra_env={"GOBIN": str(out)},
+    )
 
 
 def _cni_plugins(layout: Layout, out: Path) -> None:
     v = versions().cni_plugins
     mod = "github.com/containernetworking/plugins/plugins"
-    _go(layout, ["install", "-ldflags", "-s -w", *[f"{mod}/{p}@v{v}" for p in CNI_PLUGINS]],
-        extra_env={"GOBIN": str(out)})
+    _go(
+        layout,
+        ["install", "-ldflags", "-s -w", *[f"{mod}/{p}@v{v}" for p in CNI_PLUGINS]],
+        extra_env={"GOBIN": str(out)},
+    )
 
 
 COMPONENTS: dict[str, tuple[Callable[[], str], Callable[[Layout, Path], None], tuple[str, ...]]] = {
@@ -134,7 +194,11 @@ COMPONENTS: dict[str, tuple[Callable[[], str], Callable[[Layout, Path], None], t
     "etcd": (lambda: versions().etcd, _etcd, ("etcd",)),
     "containerd": (lambda: versions().containerd, _containerd, CONTAINERD_COMMANDS),
     "runc": (lambda: versions().runc, _runc, ("runc",)),
-    "cni-plugins": (lambda: versions().cni_plugins, _cni_plugins, ("bridge", "loopback", "host-local")),
+    "cni-plugins": (
+        lambda: versions().cni_plugins,
+        _cni_plugins,
+        ("bridge", "loopback", "host-local"),
+    ),
 }
 
 

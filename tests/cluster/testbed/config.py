@@ -29,56 +29,79 @@ def feature_gates_flag() -> str:
 
 
 def etcd_argv(layout: Layout) -> list[str]:
-    return [str(layout.bin / "etcd"), f"--data-dir={layout.etcd_data}",
-            "--listen-client-urls=http://127.0.0.1:2379",
-            "--advertise-client-urls=http://127.0.0.1:2379",
-            "--listen-peer-urls=http://127.0.0.1:2380",
-            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-            "--initial-cluster=default=http://127.0.0.1:2380",
-            "--unsafe-no-fsync", "--log-level=warn"]
+    return [
+        str(layout.bin / "etcd"),
+        f"--data-dir={layout.etcd_data}",
+        "--listen-client-urls=http://127.0.0.1:2379",
+        "--advertise-client-urls=http://127.0.0.1:2379",
+        "--listen-peer-urls=http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+        "--initial-cluster=default=http://127.0.0.1:2380",
+        "--unsafe-no-fsync",
+        "--log-level=warn",
+    ]
 
 
 def apiserver_argv(layout: Layout) -> list[str]:
     pki = layout.pki
-    return [str(layout.bin / "kube-apiserver"),
-            "--etcd-servers=http://127.0.0.1:2379",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=6443",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
-            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-            f"--kubelet-certificate-authority={pki / 'ca.crt'}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--authorization-mode=Node,RBAC",
-            "--enable-admission-plugins=NodeRestriction",
-            "--allow-privileged=true", "--endpoint-reconciler-type=none",
-            feature_gates_flag(), "--v=1"]
+    return [
+        str(layout.bin / "kube-apiserver"),
+        "--etcd-servers=http://127.0.0.1:2379",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        "--secure-port=6443",
+        f"--tls-cert-file={pki / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+        f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+        f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        "--allow-privileged=true",
+        "--endpoint-reconciler-type=none",
+        feature_gates_flag(),
+        "--v=1",
+    ]
 
 
 def controller_manager_argv(layout: Layout) -> list[str]:
     pki = layout.pki
     kubeconfig = pki / "controller-manager.kubeconfig"
-    return [str(layout.bin / "kube-controller-manager"),
-            f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            f"--service-account-private-key-file={pki / 'sa.key'}",
-            f"--root-ca-file={pki / 'ca.crt'}",
-            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-            f"--cluster-signing-key-file={pki / 'ca.key'}",
-            "--use-service-account-credentials", "--controllers=*", "--leader-elect=false",
-            "--bind-address=127.0.0.1", feature_gates_flag(), "--v=1"]
+    return [
+        str(layout.bin / "kube-controller-manager"),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--service-account-private-key-file={pki / 'sa.key'}",
+        f"--root-ca-file={pki / 'ca.crt'}",
+        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+        f"--cluster-signing-key-file={pki / 'ca.key'}",
+        "--use-service-account-credentials",
+        "--controllers=*",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        feature_gates_flag(),
+        "--v=1",
+    ]
 
 
 def scheduler_argv(layout: Layout) -> list[str]:
     kubeconfig = layout.pki / "scheduler.kubeconfig"
-    return [str(layout.bin / "kube-scheduler"), f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--leader-elect=false", "--bind-address=127.0.0.1", feature_gates_flag(), "--v=1"]
+    return [
+        str(layout.bin / "kube-scheduler"),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        feature_gates_flag(),
+        "--v=1",
+    ]
 
 
 def containerd_config(layout: Layout) -> str:
@@ -120,16 +143,27 @@ state = '{layout.containerd_state}'
 
 
 def cni_conflist() -> str:
-    return json.dumps({
-        "cniVersion": "1.0.0",
-        "name": "netclaim-testbed",
-        "plugins": [
-            {"type": "bridge", "bridge": CNI_BRIDGE, "isGateway": True, "ipMasq": False,
-             "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_CIDR}]],
-                      "routes": [{"dst": "0.0.0.0/0"}]}},
-            {"type": "loopback"},
-        ],
-    }, indent=2)
+    return json.dumps(
+        {
+            "cniVersion": "1.0.0",
+            "name": "netclaim-testbed",
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": CNI_BRIDGE,
+                    "isGateway": True,
+                    "ipMasq": False,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": POD_CIDR}]],
+                        "routes": [{"dst": "0.0.0.0/0"}],
+                    },
+                },
+                {"type": "loopback"},
+            ],
+        },
+        indent=2,
+    )
 
 
 def kubelet_config(layout: Layout) -> str:
@@ -145,16 +179,23 @@ def kubelet_config(layout: Layout) -> str:
         "failSwapOn": False,
         "cgroupDriver": "cgroupfs",
         "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
-        "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
-                           "x509": {"clientCAFile": str(pki / "ca.crt")}},
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True},
+            "x509": {"clientCAFile": str(pki / "ca.crt")},
+        },
         "authorization": {"mode": "Webhook"},
         "tlsCertFile": str(pki / "kubelet.crt"),
         "tlsPrivateKeyFile": str(pki / "kubelet.key"),
         # No registry to pull from again: never garbage-collect the imported images.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
-        "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%",
-                         "imagefs.available": "1%", "nodefs.inodesFree": "1%"},
+        "evictionHard": {
+            "memory.available": "100Mi",
+            "nodefs.available": "1%",
+            "imagefs.available": "1%",
+            "nodefs.inodesFree": "1%",
+        },
         "resolvConf": "/etc/resolv.conf" if Path("/etc/resolv.conf").exists() else "",
         "featureGates": dict(FEATURE_GATES),
         "maxPods": 60,
@@ -163,7 +204,11 @@ def kubelet_config(layout: Layout) -> str:
 
 
 def kubelet_argv(layout: Layout) -> list[str]:
-    return [str(layout.bin / "kubelet"), f"--config={layout.config / 'kubelet.yaml'}",
-            f"--kubeconfig={layout.pki / 'kubelet.kubeconfig'}",
-            f"--hostname-override={NODE_NAME}",
-            f"--root-dir={KUBELET_ROOT}", "--v=1"]
+    return [
+        str(layout.bin / "kubelet"),
+        f"--config={layout.config / 'kubelet.yaml'}",
+        f"--kubeconfig={layout.pki / 'kubelet.kubeconfig'}",
+        f"--hostname-override={NODE_NAME}",
+        f"--root-dir={KUBELET_ROOT}",
+        "--v=1",
+    ]

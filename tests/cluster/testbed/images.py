@@ -49,23 +49,36 @@ def _layer(entries: list[FileEntry]) -> bytes:
     return buf.getvalue()
 
 
-def write_archive(path: Path, ref: str, entries: list[FileEntry], entrypoint: list[str],
-                  cmd: list[str] | None = None) -> None:
+def write_archive(
+    path: Path,
+    ref: str,
+    entries: list[FileEntry],
+    entrypoint: list[str],
+    cmd: list[str] | None = None,
+) -> None:
     """Write a docker-archive (docker.v1.2) tarball that `ctr images import` accepts."""
     layer = _layer(entries)
     diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Entrypoint": entrypoint, "Cmd": cmd, "Env": ["PATH=/bin:/sbin"]},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-    }, sort_keys=True).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Entrypoint": entrypoint, "Cmd": cmd, "Env": ["PATH=/bin:/sbin"]},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        },
+        sort_keys=True,
+    ).encode()
     config_name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [ref],
-                            "Layers": ["layer.tar"]}]).encode()
+    manifest = json.dumps(
+        [{"Config": config_name, "RepoTags": [ref], "Layers": ["layer.tar"]}]
+    ).encode()
     tmp = path.with_suffix(".partial")
     with tarfile.open(tmp, mode="w") as tar:
-        for name, data in ((config_name, config), ("layer.tar", layer),
-                           ("manifest.json", manifest)):
+        for name, data in (
+            (config_name, config),
+            ("layer.tar", layer),
+            ("manifest.json", manifest),
+        ):
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
@@ -82,8 +95,9 @@ def _pause_archive(layout: Layout) -> Path:
     binary = out_dir / "pause"
     run(["gcc", "-Os", "-static", "-Wall", "-Werror", "-o", binary, PAUSE_SOURCE])
     run(["strip", binary])
-    write_archive(archive, versions().pause_image,
-                  [FileEntry("pause", binary.read_bytes())], ["/pause"])
+    write_archive(
+        archive, versions().pause_image, [FileEntry("pause", binary.read_bytes())], ["/pause"]
+    )
     return archive
 
 
@@ -102,8 +116,10 @@ def _busybox_archive(layout: Layout) -> Path:
         raise TestbedError(f"{BUSYBOX} has no `ip` applet; the test image needs it")
     entries = [FileEntry("bin/busybox", data)]
     entries += [FileEntry(a, link="/bin/busybox") for a in applets if a != "bin/busybox"]
-    entries += [FileEntry("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
-                FileEntry("tmp/.keep", b"", 0o644)]
+    entries += [
+        FileEntry("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
+        FileEntry("tmp/.keep", b"", 0o644),
+    ]
     write_archive(archive, versions().test_image, entries, [], ["sh"])
     return archive
 
@@ -112,12 +128,26 @@ def import_images(layout: Layout, ctr: Path) -> None:
     """Import the pause and test images into containerd's k8s.io namespace (idempotent)."""
     address = str(layout.containerd_socket)
     present = run([ctr, "--address", address, "-n", "k8s.io", "images", "ls", "-q"]).stdout.split()
-    for ref, archive in ((versions().pause_image, _pause_archive(layout)),
-                         (versions().test_image, _busybox_archive(layout))):
+    for ref, archive in (
+        (versions().pause_image, _pause_archive(layout)),
+        (versions().test_image, _busybox_archive(layout)),
+    ):
         if ref in present:
             continue
-        run([ctr, "--address", address, "-n", "k8s.io", "images", "import",
-             "--snapshotter", "overlayfs", archive])
+        run(
+            [
+                ctr,
+                "--address",
+                address,
+                "-n",
+                "k8s.io",
+                "images",
+                "import",
+                "--snapshotter",
+                "overlayfs",
+                archive,
+            ]
+        )
 
 
 def ensure_tools() -> None:

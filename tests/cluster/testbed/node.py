@@ -6,6 +6,7 @@ only what is not running. `down` stops what `up` started and removes what it cre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,11 +28,22 @@ from testbed.run import TestbedError, run
 log = logging.getLogger("testbed")
 
 # Paths that kubelet, runtimes and DRA plugins fix; `up` records which of them it created.
-FIXED_DIRS = (KUBELET_ROOT / "plugins_registry", KUBELET_ROOT / "plugins",
-              Path("/var/run/cdi"), Path("/var/run/nri"), CNI_CONF_FILE.parent)
+FIXED_DIRS = (
+    KUBELET_ROOT / "plugins_registry",
+    KUBELET_ROOT / "plugins",
+    Path("/var/run/cdi"),
+    Path("/var/run/nri"),
+    CNI_CONF_FILE.parent,
+)
 CNI_STATE = Path("/var/lib/cni/networks/netclaim-testbed")
-SERVICES_IN_STOP_ORDER = ("kubelet", "containerd", "kube-scheduler",
-                          "kube-controller-manager", "kube-apiserver", "etcd")
+SERVICES_IN_STOP_ORDER = (
+    "kubelet",
+    "containerd",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "kube-apiserver",
+    "etcd",
+)
 
 
 def _record_created(layout: Layout, path: Path) -> None:
@@ -50,9 +62,13 @@ def _record_created(layout: Layout, path: Path) -> None:
 
 
 def _link_binaries(layout: Layout) -> None:
-    for target_dir, component in ((layout.bin, "kubernetes"), (layout.bin, "etcd"),
-                                  (layout.bin, "containerd"), (layout.bin, "runc"),
-                                  (layout.cni_bin, "cni-plugins")):
+    for target_dir, component in (
+        (layout.bin, "kubernetes"),
+        (layout.bin, "etcd"),
+        (layout.bin, "containerd"),
+        (layout.bin, "runc"),
+        (layout.cni_bin, "cni-plugins"),
+    ):
         target_dir.mkdir(parents=True, exist_ok=True)
         for binary in build.binary_dir(layout, component).iterdir():
             link = target_dir / binary.name
@@ -75,14 +91,24 @@ def services(layout: Layout) -> list[Service]:
     path_env = {"PATH": f"{layout.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     return [
         Service("etcd", config.etcd_argv(layout), probes.etcd_ready),
-        Service("kube-apiserver", config.apiserver_argv(layout),
-                lambda: probes.apiserver_ready(layout), ready_timeout=180),
-        Service("kube-controller-manager", config.controller_manager_argv(layout),
-                probes.controller_manager_ready),
+        Service(
+            "kube-apiserver",
+            config.apiserver_argv(layout),
+            lambda: probes.apiserver_ready(layout),
+            ready_timeout=180,
+        ),
+        Service(
+            "kube-controller-manager",
+            config.controller_manager_argv(layout),
+            probes.controller_manager_ready,
+        ),
         Service("kube-scheduler", config.scheduler_argv(layout), probes.scheduler_ready),
-        Service("containerd", [str(layout.bin / "containerd"), "--config",
-                               str(layout.config / "containerd.toml")],
-                lambda: probes.socket_ready(layout.containerd_socket), env=path_env),
+        Service(
+            "containerd",
+            [str(layout.bin / "containerd"), "--config", str(layout.config / "containerd.toml")],
+            lambda: probes.socket_ready(layout.containerd_socket),
+            env=path_env,
+        ),
         Service("kubelet", config.kubelet_argv(layout), probes.kubelet_ready, env=path_env),
     ]
 
@@ -101,8 +127,13 @@ def up(layout: Layout) -> None:
         if service.name == "containerd":
             images.import_images(layout, layout.bin / "ctr")
     _wait_node_ready(layout)
-    log.info("node %s Ready in %.0f s; KUBECONFIG=%s; logs in %s", NODE_NAME,
-             time.monotonic() - started, layout.admin_kubeconfig, layout.logs)
+    log.info(
+        "node %s Ready in %.0f s; KUBECONFIG=%s; logs in %s",
+        NODE_NAME,
+        time.monotonic() - started,
+        layout.admin_kubeconfig,
+        layout.logs,
+    )
 
 
 def _wait_node_ready(layout: Layout, timeout: float = 180) -> None:
@@ -111,13 +142,16 @@ def _wait_node_ready(layout: Layout, timeout: float = 180) -> None:
         if probes.node_ready(layout, NODE_NAME):
             return
         time.sleep(1)
-    raise TestbedError(f"node {NODE_NAME} not Ready after {timeout:.0f} s; kubelet log:\n"
-                       f"{procs.log_tail(layout, 'kubelet')}")
+    raise TestbedError(
+        f"node {NODE_NAME} not Ready after {timeout:.0f} s; kubelet log:\n"
+        f"{procs.log_tail(layout, 'kubelet')}"
+    )
 
 
 def is_up(layout: Layout) -> bool:
-    return (all(procs.running_pid(layout, s) is not None for s in SERVICES_IN_STOP_ORDER)
-            and probes.node_ready(layout, NODE_NAME))
+    return all(
+        procs.running_pid(layout, s) is not None for s in SERVICES_IN_STOP_ORDER
+    ) and probes.node_ready(layout, NODE_NAME)
 
 
 def down(layout: Layout) -> None:
@@ -128,8 +162,15 @@ def down(layout: Layout) -> None:
     _kill_orphan_shims(layout)
     for name in SERVICES_IN_STOP_ORDER[2:]:
         procs.stop(layout, name)
-    _unmount_under((KUBELET_ROOT, layout.state, layout.containerd_state.parent,
-                    Path("/run/netns"), Path("/var/run/netns")))
+    _unmount_under(
+        (
+            KUBELET_ROOT,
+            layout.state,
+            layout.containerd_state.parent,
+            Path("/run/netns"),
+            Path("/var/run/netns"),
+        )
+    )
     _remove_netns()
     run(["ip", "link", "delete", CNI_BRIDGE], check=False)
     CNI_CONF_FILE.unlink(missing_ok=True)
@@ -198,11 +239,7 @@ def _remove_kubepods_cgroups() -> None:
             continue
         for cgroup in sorted(top.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             if cgroup.is_dir():
-                try:
+                with contextlib.suppress(OSError):
                     cgroup.rmdir()
-                except OSError:
-                    pass
-        try:
+        with contextlib.suppress(OSError):
             top.rmdir()
-        except OSError:
-            pass

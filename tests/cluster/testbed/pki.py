@@ -33,20 +33,41 @@ class Leaf:
 
 
 LEAVES = (
-    Leaf("apiserver", "kube-apiserver", server=True, client=False,
-         sans=("DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
-               "DNS:kubernetes.default.svc", "IP:127.0.0.1", "IP:10.96.0.1")),
+    Leaf(
+        "apiserver",
+        "kube-apiserver",
+        server=True,
+        client=False,
+        sans=(
+            "DNS:localhost",
+            "DNS:kubernetes",
+            "DNS:kubernetes.default",
+            "DNS:kubernetes.default.svc",
+            "IP:127.0.0.1",
+            "IP:10.96.0.1",
+        ),
+    ),
     Leaf("admin", "admin", organization="system:masters"),
     Leaf("controller-manager", "system:kube-controller-manager"),
     Leaf("scheduler", "system:kube-scheduler"),
-    Leaf("kubelet", f"system:node:{NODE_NAME}", organization="system:nodes", server=True,
-         sans=(f"IP:{NODE_NAME}",)),
-    Leaf("apiserver-kubelet-client", "kube-apiserver-kubelet-client",
-         organization="system:masters"),
+    Leaf(
+        "kubelet",
+        f"system:node:{NODE_NAME}",
+        organization="system:nodes",
+        server=True,
+        sans=(f"IP:{NODE_NAME}",),
+    ),
+    Leaf(
+        "apiserver-kubelet-client", "kube-apiserver-kubelet-client", organization="system:masters"
+    ),
 )
 
-KUBECONFIG_USERS = {"admin": "admin", "controller-manager": "controller-manager",
-                    "scheduler": "scheduler", "kubelet": "kubelet"}
+KUBECONFIG_USERS = {
+    "admin": "admin",
+    "controller-manager": "controller-manager",
+    "scheduler": "scheduler",
+    "kubelet": "kubelet",
+}
 
 
 def _name(common_name: str, organization: str | None) -> x509.Name:
@@ -61,9 +82,13 @@ def _key() -> rsa.RSAPrivateKey:
 
 
 def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
     path.chmod(0o600)
 
 
@@ -74,13 +99,23 @@ def _san(entry: str) -> x509.GeneralName:
     return x509.DNSName(value)
 
 
-def _sign(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name,
-          issuer_key: rsa.RSAPrivateKey, extensions: list[tuple[x509.ExtensionType, bool]]
-          ) -> x509.Certificate:
+def _sign(
+    subject: x509.Name,
+    key: rsa.RSAPrivateKey,
+    issuer: x509.Name,
+    issuer_key: rsa.RSAPrivateKey,
+    extensions: list[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + _VALIDITY))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + _VALIDITY)
+    )
     for ext, critical in extensions:
         builder = builder.add_extension(ext, critical=critical)
     return builder.sign(issuer_key, hashes.SHA256())
@@ -94,9 +129,20 @@ def _leaf_extensions(leaf: Leaf) -> list[tuple[x509.ExtensionType, bool]]:
         usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     exts: list[tuple[x509.ExtensionType, bool]] = [
         (x509.BasicConstraints(ca=False, path_length=None), True),
-        (x509.KeyUsage(digital_signature=True, key_encipherment=True, content_commitment=False,
-                       data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                       crl_sign=False, encipher_only=False, decipher_only=False), True),
+        (
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=True,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            True,
+        ),
         (x509.ExtendedKeyUsage(usages), False),
     ]
     if leaf.sans:
@@ -112,24 +158,45 @@ def ensure_pki(pki: Path) -> None:
         return
     ca_key = _key()
     ca_name = _name("netclaim-testbed-ca", None)
-    ca_cert = _sign(ca_name, ca_key, ca_name, ca_key, [
-        (x509.BasicConstraints(ca=True, path_length=None), True),
-        (x509.KeyUsage(digital_signature=True, key_encipherment=False, content_commitment=False,
-                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                       crl_sign=True, encipher_only=False, decipher_only=False), True),
-    ])
+    ca_cert = _sign(
+        ca_name,
+        ca_key,
+        ca_name,
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_encipherment=False,
+                    content_commitment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+        ],
+    )
     _write_key(pki / "ca.key", ca_key)
     (pki / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     for leaf in LEAVES:
         key = _key()
-        cert = _sign(_name(leaf.common_name, leaf.organization), key, ca_name, ca_key,
-                     _leaf_extensions(leaf))
+        cert = _sign(
+            _name(leaf.common_name, leaf.organization), key, ca_name, ca_key, _leaf_extensions(leaf)
+        )
         _write_key(pki / f"{leaf.name}.key", key)
         (pki / f"{leaf.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     sa_key = _key()
     _write_key(pki / "sa.key", sa_key)
-    (pki / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (pki / "sa.pub").write_bytes(
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     for user, leaf_name in KUBECONFIG_USERS.items():
         write_kubeconfig(pki / f"{user}.kubeconfig", pki, leaf_name)
     (pki / "done").write_text("ok\n")
@@ -139,13 +206,27 @@ def write_kubeconfig(path: Path, pki: Path, leaf_name: str) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "netclaim-testbed", "cluster": {
-            "server": API_SERVER, "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": leaf_name, "user": {
-            "client-certificate": str(pki / f"{leaf_name}.crt"),
-            "client-key": str(pki / f"{leaf_name}.key")}}],
-        "contexts": [{"name": "netclaim-testbed",
-                      "context": {"cluster": "netclaim-testbed", "user": leaf_name}}],
+        "clusters": [
+            {
+                "name": "netclaim-testbed",
+                "cluster": {"server": API_SERVER, "certificate-authority": str(pki / "ca.crt")},
+            }
+        ],
+        "users": [
+            {
+                "name": leaf_name,
+                "user": {
+                    "client-certificate": str(pki / f"{leaf_name}.crt"),
+                    "client-key": str(pki / f"{leaf_name}.key"),
+                },
+            }
+        ],
+        "contexts": [
+            {
+                "name": "netclaim-testbed",
+                "context": {"cluster": "netclaim-testbed", "user": leaf_name},
+            }
+        ],
         "current-context": "netclaim-testbed",
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -5,6 +5,7 @@ after a crash is never mistaken for ours (and never signalled)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -68,12 +69,22 @@ def start(layout: Layout, service: Service) -> None:
         layout.pids.mkdir(parents=True, exist_ok=True)
         logfile = (layout.logs / f"{service.name}.log").open("ab")
         env = {**os.environ, **service.env}
-        proc = subprocess.Popen(list(service.argv), stdout=logfile, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            list(service.argv),
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         logfile.close()
         _pidfile(layout, service.name).write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
-        log.info("started %s (pid %d, log %s)", service.name, proc.pid,
-                 layout.logs / f"{service.name}.log")
+        log.info(
+            "started %s (pid %d, log %s)",
+            service.name,
+            proc.pid,
+            layout.logs / f"{service.name}.log",
+        )
     _wait_ready(layout, service)
 
 
@@ -81,13 +92,17 @@ def _wait_ready(layout: Layout, service: Service) -> None:
     deadline = time.monotonic() + service.ready_timeout
     while time.monotonic() < deadline:
         if running_pid(layout, service.name) is None:
-            raise TestbedError(f"{service.name} exited during start-up; last log lines:\n"
-                               f"{log_tail(layout, service.name)}")
+            raise TestbedError(
+                f"{service.name} exited during start-up; last log lines:\n"
+                f"{log_tail(layout, service.name)}"
+            )
         if service.ready():
             return
         time.sleep(0.5)
-    raise TestbedError(f"{service.name} not ready after {service.ready_timeout:.0f} s; "
-                       f"last log lines:\n{log_tail(layout, service.name)}")
+    raise TestbedError(
+        f"{service.name} not ready after {service.ready_timeout:.0f} s; "
+        f"last log lines:\n{log_tail(layout, service.name)}"
+    )
 
 
 def stop(layout: Layout, name: str, timeout: float = 30.0) -> None:
@@ -108,15 +123,11 @@ def stop(layout: Layout, name: str, timeout: float = 30.0) -> None:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the service is our own child (so it does not linger)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

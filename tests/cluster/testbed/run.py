@@ -29,9 +29,7 @@ def run(
     args = [str(a) for a in argv]
     log.debug("run: %s", shlex.join(args))
     merged = {**os.environ, "LC_ALL": "C", **(env or {})}
-    proc = subprocess.run(
-        args, env=merged, cwd=cwd, text=True, capture_output=capture, check=False
-    )
+    proc = subprocess.run(args, env=merged, cwd=cwd, text=True, capture_output=capture, check=False)
     if check and proc.returncode != 0:
         tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).splitlines()[-30:])
         raise TestbedError(f"`{shlex.join(args)}` exited {proc.returncode}:\n{tail}")

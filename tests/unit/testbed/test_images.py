@@ -13,9 +13,12 @@ from testbed.images import FileEntry, write_archive
 
 def test_archive_layout_and_digests(tmp_path: Path) -> None:
     archive = tmp_path / "img.tar"
-    write_archive(archive, "example.org/x:1",
-                  [FileEntry("bin/tool", b"\x7fELF"), FileEntry("bin/sh", link="/bin/tool")],
-                  ["/bin/tool"])
+    write_archive(
+        archive,
+        "example.org/x:1",
+        [FileEntry("bin/tool", b"\x7fELF"), FileEntry("bin/sh", link="/bin/tool")],
+        ["/bin/tool"],
+    )
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
         [entry] = manifest

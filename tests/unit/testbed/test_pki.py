@@ -26,7 +26,8 @@ def test_leaves_are_signed_by_the_ca_with_the_right_names(tmp_path: Path) -> Non
     kubelet = _cert(tmp_path / "kubelet.crt")
     kubelet.verify_directly_issued_by(ca)
     assert kubelet.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == (
-        "system:nodes")
+        "system:nodes"
+    )
     usages = kubelet.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.SERVER_AUTH in usages and ExtendedKeyUsageOID.CLIENT_AUTH in usages
 

@@ -36,7 +36,11 @@ def test_a_reused_pid_is_not_ours(layout: Layout) -> None:
 
 
 def test_a_crashing_service_reports_its_log(layout: Layout) -> None:
-    service = procs.Service("crasher", ["sh", "-c", "echo boom-reason >&2; exit 3"],
-                            ready=lambda: False, ready_timeout=10)
-    with pytest.raises(TestbedError, match="crasher exited during start-up(.|\n)*boom-reason"):
+    service = procs.Service(
+        "crasher",
+        ["sh", "-c", "echo boom-reason >&2; exit 3"],
+        ready=lambda: False,
+        ready_timeout=10,
+    )
+    with pytest.raises(TestbedError, match=r"crasher exited during start-up(.|\n)*boom-reason"):
         procs.start(layout, service)
