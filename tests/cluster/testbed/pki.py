@@ -60,6 +60,9 @@ LEAVES = (
     Leaf(
         "apiserver-kubelet-client", "kube-apiserver-kubelet-client", organization="system:masters"
     ),
+    # netclaim's agent and controller, as host processes: a plain user, so that only the
+    # RBAC the product ships grants it anything.
+    Leaf("netclaim-agent", "netclaim-agent"),
 )
 
 KUBECONFIG_USERS = {
@@ -67,6 +70,7 @@ KUBECONFIG_USERS = {
     "controller-manager": "controller-manager",
     "scheduler": "scheduler",
     "kubelet": "kubelet",
+    "netclaim-agent": "netclaim-agent",
 }
 
 
@@ -150,56 +154,58 @@ def _leaf_extensions(leaf: Leaf) -> list[tuple[x509.ExtensionType, bool]]:
     return exts
 
 
-def ensure_pki(pki: Path) -> None:
-    """Create the CA, the leaves, the service-account key pair and the kubeconfigs if absent."""
-    pki.mkdir(parents=True, exist_ok=True)
-    pki.chmod(0o700)
-    if (pki / "done").exists():
-        return
-    ca_key = _key()
-    ca_name = _name("netclaim-testbed-ca", None)
-    ca_cert = _sign(
-        ca_name,
-        ca_key,
-        ca_name,
-        ca_key,
-        [
-            (x509.BasicConstraints(ca=True, path_length=None), True),
-            (
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=False,
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                True,
-            ),
-        ],
+def _ca_extensions() -> list[tuple[x509.ExtensionType, bool]]:
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        key_encipherment=False,
+        content_commitment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
+    return [(x509.BasicConstraints(ca=True, path_length=None), True), (usage, True)]
+
+
+def _load_or_make_ca(pki: Path) -> tuple[x509.Name, rsa.RSAPrivateKey]:
+    ca_name = _name("netclaim-testbed-ca", None)
+    if (pki / "ca.key").exists() and (pki / "ca.crt").exists():
+        key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return ca_name, key
+    ca_key = _key()
+    ca_cert = _sign(ca_name, ca_key, ca_name, ca_key, _ca_extensions())
     _write_key(pki / "ca.key", ca_key)
     (pki / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return ca_name, ca_key
+
+
+def ensure_pki(pki: Path) -> None:
+    """Create whichever of the CA, the leaves, the service-account key pair and the
+    kubeconfigs is missing; existing ones are kept so clients stay valid across restarts."""
+    pki.mkdir(parents=True, exist_ok=True)
+    pki.chmod(0o700)
+    ca_name, ca_key = _load_or_make_ca(pki)
     for leaf in LEAVES:
+        if (pki / f"{leaf.name}.crt").exists():
+            continue
         key = _key()
-        cert = _sign(
-            _name(leaf.common_name, leaf.organization), key, ca_name, ca_key, _leaf_extensions(leaf)
-        )
+        subject = _name(leaf.common_name, leaf.organization)
+        cert = _sign(subject, key, ca_name, ca_key, _leaf_extensions(leaf))
         _write_key(pki / f"{leaf.name}.key", key)
         (pki / f"{leaf.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    sa_key = _key()
-    _write_key(pki / "sa.key", sa_key)
-    (pki / "sa.pub").write_bytes(
-        sa_key.public_key().public_bytes(
+    if not (pki / "sa.key").exists():
+        sa_key = _key()
+        _write_key(pki / "sa.key", sa_key)
+        public = sa_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    )
+        (pki / "sa.pub").write_bytes(public)
     for user, leaf_name in KUBECONFIG_USERS.items():
-        write_kubeconfig(pki / f"{user}.kubeconfig", pki, leaf_name)
-    (pki / "done").write_text("ok\n")
+        if not (pki / f"{user}.kubeconfig").exists():
+            write_kubeconfig(pki / f"{user}.kubeconfig", pki, leaf_name)
 
 
 def write_kubeconfig(path: Path, pki: Path, leaf_name: str) -> None:
