@@ -1,0 +1,395 @@
+"""pyroute2 helpers: every kernel network change the agent makes goes through here.
+
+Rules kept in one place: each call opens a short-lived handle in `with`; the only errno values
+tolerated are named (EEXIST on add, ENODEV on delete); interrupted dumps are retried a bounded
+number of times; every name and address is validated before it reaches netlink; the interface
+carrying the node's default route (and links stacked on it) is never changed.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
+
+from netclaim_agent.errors import DeviceError, KernelModuleMissing
+from netclaim_agent.linknames import require_ifname, require_mac
+
+log = logging.getLogger(__name__)
+
+DUMP_ATTEMPTS = 5
+_T = TypeVar("_T")
+
+
+class LinkNotFound(DeviceError):
+    """A link the request needs does not exist (in that netns)."""
+
+
+class NetnsGone(DeviceError):
+    """The pod's network namespace no longer exists (its devices went with it)."""
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What the agent needs to know about one existing link."""
+
+    index: int
+    name: str
+    mac: str | None
+    mtu: int
+    up: bool
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One route to install on a pod interface; `to` and `via` are already validated."""
+
+    to: str
+    via: str | None = None
+    table: int | None = None
+
+
+@contextmanager
+def handle(netns: str | None = None) -> Iterator[Any]:
+    """A short-lived rtnetlink handle in the host netns (None) or the netns at that path.
+
+    `flags=0`: pyroute2 would otherwise create a missing netns instead of failing.
+    """
+    try:
+        ipr = IPRoute() if netns is None else IPRoute(netns=netns, flags=0)
+    except FileNotFoundError as exc:
+        raise NetnsGone(f"network namespace {netns} does not exist") from exc
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def retry_dump(dump: Callable[[], Iterable[_T]]) -> list[_T]:
+    """Run a dump again when the kernel says it changed underneath (NLM_F_DUMP_INTR).
+
+    The result is read completely inside the retry: pyroute2 may return it lazily.
+    """
+    for attempt in range(1, DUMP_ATTEMPTS + 1):
+        try:
+            return list(dump())
+        except NetlinkDumpInterrupted:
+            log.debug("netlink dump interrupted, attempt %d of %d", attempt, DUMP_ATTEMPTS)
+    raise DeviceError(f"netlink dump interrupted {DUMP_ATTEMPTS} times in a row")
+
+
+def _index(ipr: Any, name: str) -> int | None:
+    found: list[int] = retry_dump(lambda: ipr.link_lookup(ifname=name))
+    return found[0] if found else None
+
+
+def _link_info(ipr: Any, index: int) -> LinkInfo:
+    msg = retry_dump(lambda: ipr.get_links(index))[0]
+    return LinkInfo(
+        index=index,
+        name=msg.get("IFLA_IFNAME"),
+        mac=msg.get("IFLA_ADDRESS"),
+        mtu=int(msg.get("IFLA_MTU")),
+        up=bool(msg["flags"] & 1),
+    )
+
+
+def link_info(name: str, netns: str | None = None) -> LinkInfo | None:
+    """The link called `name` in that netns, or None when there is none."""
+    require_ifname(name)
+    with handle(netns) as ipr:
+        index = _index(ipr, name)
+        return None if index is None else _link_info(ipr, index)
+
+
+def find_link_by_mac(mac: str, netns: str | None = None) -> str | None:
+    """Name of a link with this MAC (used when a physical device came back renamed)."""
+    wanted = require_mac(mac)
+    with handle(netns) as ipr:
+        for msg in retry_dump(ipr.get_links):
+            if (msg.get("IFLA_ADDRESS") or "").lower() == wanted:
+                return str(msg.get("IFLA_IFNAME"))
+    return None
+
+
+def protected_ifnames() -> frozenset[str]:
+    """The default-route interface(s) of the host netns and every link stacked on them."""
+    with handle() as ipr:
+        uplinks: set[int] = set()
+        for family in (2, 10):  # AF_INET, AF_INET6
+            routes = retry_dump(partial(ipr.route, "dump", family=family))
+            for route in routes:
+                if route.get("dst_len") == 0:
+                    uplinks.update(_route_oifs(route))
+        names: set[str] = set()
+        for msg in retry_dump(ipr.get_links):
+            lower = msg.get("IFLA_LINK")
+            if msg["index"] in uplinks or (lower in uplinks and lower != msg["index"]):
+                names.add(str(msg.get("IFLA_IFNAME")))
+        return frozenset(names)
+
+
+def _route_oifs(route: Any) -> set[int]:
+    oifs = {int(route.get("RTA_OIF"))} if route.get("RTA_OIF") else set()
+    for hop in route.get("RTA_MULTIPATH") or ():
+        oifs.add(int(hop["oif"]))
+    return oifs
+
+
+def _guard_host(name: str, netns: str | None) -> None:
+    if netns is None and name in protected_ifnames():
+        raise DeviceError(f"refusing to change {name!r}: it carries the node's default route")
+
+
+def _netlink_call(what: str, call: Callable[[], Any], *, tolerate: int | None = None) -> bool:
+    """Run one netlink request; True if done, False if it failed with the tolerated errno."""
+    try:
+        call()
+    except NetlinkError as exc:
+        if tolerate is not None and exc.code == tolerate:
+            return False
+        raise DeviceError(f"{what}: {os.strerror(exc.code)} (errno {exc.code})") from exc
+    return True
+
+
+def _add_link(what: str, module: str, call: Callable[[], Any]) -> bool:
+    """Create a link; EEXIST is tolerated (a retried step), EOPNOTSUPP names the kernel module."""
+    try:
+        return _netlink_call(what, call, tolerate=errno.EEXIST)
+    except DeviceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, NetlinkError) and cause.code == errno.EOPNOTSUPP:
+            raise KernelModuleMissing(module) from cause
+        raise
+
+
+def create_veth(name: str, peer: str) -> bool:
+    """Create a veth pair in the host netns; False if `name` already existed."""
+    require_ifname(name)
+    require_ifname(peer)
+    with handle() as ipr:
+        return _add_link(
+            f"create veth {name}/{peer}",
+            "veth",
+            lambda: ipr.link("add", ifname=name, kind="veth", peer={"ifname": peer}),
+        )
+
+
+def create_stacked(kind: str, name: str, parent: str, mode: str) -> bool:
+    """Create a macvlan or ipvlan link on `parent` in the host netns."""
+    require_ifname(name)
+    require_ifname(parent)
+    _guard_host(parent, None)  # children of the uplink would share its wire and its fate
+    if kind == "ipvlan":
+        mode_attr: dict[str, Any] = {"ipvlan_mode": _IPVLAN_MODES[mode]}
+    else:
+        mode_attr = {f"{kind}_mode": mode}
+    with handle() as ipr:
+        lower = _index(ipr, parent)
+        if lower is None:
+            raise LinkNotFound(f"parent interface {parent!r} not found")
+        return _add_link(
+            f"create {kind} {name} on {parent}",
+            kind,
+            lambda: ipr.link("add", ifname=name, kind=kind, link=lower, **mode_attr),
+        )
+
+
+_IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+
+
+def create_dummy(name: str) -> bool:
+    """Create a dummy link in the host netns."""
+    require_ifname(name)
+    with handle() as ipr:
+        return _add_link(
+            f"create dummy {name}", "dummy", lambda: ipr.link("add", ifname=name, kind="dummy")
+        )
+
+
+def delete_link(name: str, netns: str | None = None) -> bool:
+    """Delete a link; False if it was already gone (ENODEV)."""
+    require_ifname(name)
+    _guard_host(name, netns)
+    with handle(netns) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return False
+        return _netlink_call(
+            f"delete {name}", lambda: ipr.link("del", index=index), tolerate=errno.ENODEV
+        )
+
+
+def move_link(name: str, *, to_netns: str | None, new_name: str, from_netns: str | None) -> None:
+    """Move a link (down first) to another netns and rename it in the same request.
+
+    `to_netns=None` means the agent's own (host) netns.
+    """
+    require_ifname(name)
+    require_ifname(new_name)
+    _guard_host(name, from_netns)
+    try:
+        target = os.open(to_netns or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NetnsGone(f"network namespace {to_netns}: {exc.strerror}") from exc
+    try:
+        with handle(from_netns) as ipr:
+            index = _index(ipr, name)
+            if index is None:
+                raise LinkNotFound(f"interface {name!r} not found")
+            _netlink_call(f"set {name} down", lambda: ipr.link("set", index=index, state="down"))
+            _netlink_call(
+                f"move {name} as {new_name}",
+                lambda: ipr.link("set", index=index, net_ns_fd=target, ifname=new_name),
+            )
+    finally:
+        os.close(target)
+
+
+def configure_link(
+    name: str,
+    *,
+    netns: str | None = None,
+    mtu: int | None = None,
+    mac: str | None = None,
+    addresses: Sequence[str] = (),
+    routes: Sequence[RouteSpec] = (),
+    up: bool = False,
+) -> None:
+    """Set MTU and MAC (while down), add addresses, optionally bring up, then add routes.
+
+    Re-running it is harmless: existing addresses and routes (EEXIST) are kept.
+    """
+    require_ifname(name)
+    _guard_host(name, netns)
+    interfaces = _interfaces(addresses)
+    with handle(netns) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            raise LinkNotFound(f"interface {name!r} not found")
+        current = _link_info(ipr, index)
+        if mtu is not None and mtu != current.mtu:
+            _netlink_call(f"set {name} mtu {mtu}", lambda: ipr.link("set", index=index, mtu=mtu))
+        if mac is not None and mac.lower() != (current.mac or "").lower():
+            checked = require_mac(mac)
+            _netlink_call(
+                f"set {name} address {checked}",
+                lambda: ipr.link("set", index=index, address=checked),
+            )
+        for iface in interfaces:
+            _netlink_call(
+                f"add {iface} to {name}",
+                partial(
+                    ipr.addr,
+                    "add",
+                    index=index,
+                    address=str(iface.ip),
+                    prefixlen=iface.network.prefixlen,
+                ),
+                tolerate=errno.EEXIST,
+            )
+        if up:
+            _netlink_call(f"set {name} up", lambda: ipr.link("set", index=index, state="up"))
+        for route in routes:
+            _add_route(ipr, index, name, route)
+
+
+def _interfaces(
+    addresses: Sequence[str],
+) -> list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]:
+    try:
+        return [ipaddress.ip_interface(a) for a in addresses]
+    except ValueError as exc:
+        raise DeviceError(f"invalid address: {exc}") from exc
+
+
+def _add_route(ipr: Any, index: int, name: str, route: RouteSpec) -> None:
+    try:
+        dst = ipaddress.ip_network(route.to, strict=False)
+        gateway = ipaddress.ip_address(route.via) if route.via else None
+    except ValueError as exc:
+        raise DeviceError(f"invalid route {route}: {exc}") from exc
+    spec: dict[str, Any] = {"dst": str(dst), "oif": index}
+    if gateway is not None:
+        spec["gateway"] = str(gateway)
+    if route.table is not None:
+        spec["table"] = route.table
+    _netlink_call(
+        f"add route {dst} on {name}", lambda: ipr.route("add", **spec), tolerate=errno.EEXIST
+    )
+
+
+def set_link_up(name: str, netns: str | None = None) -> None:
+    """Bring a link up."""
+    configure_link(name, netns=netns, up=True)
+
+
+def set_vf(
+    pf: str, vf_index: int, *, vlan: int | None, trust: bool | None, spoofchk: bool | None
+) -> None:
+    """Apply VLAN / trust / spoof-check to one VF through its PF (host netns)."""
+    require_ifname(pf)
+    _guard_host(pf, None)
+    settings: dict[str, Any] = {"vf": vf_index}
+    if vlan is not None:
+        settings["vlan"] = vlan
+    if trust is not None:
+        settings["trust"] = int(trust)
+    if spoofchk is not None:
+        settings["spoofchk"] = int(spoofchk)
+    if len(settings) == 1:
+        return
+    with handle() as ipr:
+        index = _index(ipr, pf)
+        if index is None:
+            raise LinkNotFound(f"physical function {pf!r} not found")
+        _netlink_call(
+            f"configure VF {vf_index} of {pf}", lambda: ipr.link("set", index=index, vf=settings)
+        )
+
+
+def rename_link(name: str, new_name: str, netns: str | None = None) -> None:
+    """Rename a link (taken down first: the kernel refuses to rename a running link)."""
+    require_ifname(name)
+    require_ifname(new_name)
+    _guard_host(name, netns)
+    with handle(netns) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            raise LinkNotFound(f"interface {name!r} not found")
+        _netlink_call(f"set {name} down", lambda: ipr.link("set", index=index, state="down"))
+        _netlink_call(
+            f"rename {name} to {new_name}", lambda: ipr.link("set", index=index, ifname=new_name)
+        )
+
+
+def remove_addresses(name: str, addresses: Sequence[str], netns: str | None = None) -> None:
+    """Remove addresses we added; ones already gone (EADDRNOTAVAIL) are fine."""
+    require_ifname(name)
+    _guard_host(name, netns)
+    interfaces = _interfaces(addresses)
+    with handle(netns) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return
+        for iface in interfaces:
+            _netlink_call(
+                f"remove {iface} from {name}",
+                partial(
+                    ipr.addr,
+                    "del",
+                    index=index,
+                    address=str(iface.ip),
+                    prefixlen=iface.network.prefixlen,
+                ),
+                tolerate=errno.EADDRNOTAVAIL,
+            )
