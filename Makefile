@@ -52,7 +52,7 @@ test-ansible: deps
 	$(PY) -m pytest $(PYTEST_ARGS) tests/ansible
 
 bench: deps
-	$(PY) -m netclaim_bench
+	PYTHONPATH=$(CURDIR)/tests/cluster $(PY) tests/bench/run.py
 
 demo: deps
 	hack/demo.sh
