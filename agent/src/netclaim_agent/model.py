@@ -33,7 +33,9 @@ class DeviceKind(enum.StrEnum):
         return self in _VIRTUAL_KINDS
 
 
-_VIRTUAL_KINDS = frozenset({DeviceKind.VETH, DeviceKind.MACVLAN, DeviceKind.IPVLAN, DeviceKind.DUMMY})
+_VIRTUAL_KINDS = frozenset(
+    {DeviceKind.VETH, DeviceKind.MACVLAN, DeviceKind.IPVLAN, DeviceKind.DUMMY}
+)
 
 
 @dataclass(frozen=True)
