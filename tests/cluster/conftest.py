@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from agent_process import AgentProcess
 from kube import Kube
 
 from testbed.layout import default_layout
@@ -32,3 +35,59 @@ def containerd_socket() -> str:
 @pytest.fixture(scope="session")
 def ctr() -> str:
     return str(default_layout().bin / "ctr")
+
+
+@pytest.fixture(scope="session")
+def agent_rbac(kubeconfig: str, repo_root: Path) -> None:
+    """The RBAC the product ships, applied as the agent role applies it."""
+    kubectl = default_layout().bin / "kubectl"
+    rbac = repo_root / "roles" / "agent" / "files" / "rbac.yaml"
+    subprocess.run(
+        [str(kubectl), "--kubeconfig", kubeconfig, "apply", "-f", str(rbac)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(params=["nri", "cdi"])
+def injection(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def agent(agent_rbac: None, injection: str, tmp_path: Path) -> Iterator[AgentProcess]:
+    """netclaim-agent as a host process with its own identity and state, stopped after."""
+    layout = default_layout()
+    proc = AgentProcess(
+        str(layout.pki / "netclaim-agent.kubeconfig"),
+        injection,
+        tmp_path / "state",
+        layout.logs / f"netclaim-agent-{injection}.log",
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def device_classes(kube: Kube) -> Iterator[dict[str, str]]:
+    """One DeviceClass per virtual kind used by the tests: kind -> class name."""
+    names = {}
+    for kind in ("veth", "macvlan"):
+        name = f"nctest-{kind}"
+        expression = (
+            f'device.driver == "netclaim.io" && device.attributes["netclaim.io"].kind == "{kind}"'
+        )
+        kube.delete("resource.k8s.io/v1", "DeviceClass", name)
+        kube.create(
+            {
+                "apiVersion": "resource.k8s.io/v1",
+                "kind": "DeviceClass",
+                "metadata": {"name": name},
+                "spec": {"selectors": [{"cel": {"expression": expression}}]},
+            }
+        )
+        names[kind] = name
+    yield names
+    for name in names.values():
+        kube.delete("resource.k8s.io/v1", "DeviceClass", name)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from netclaim_agent import cdi, netlink
+from netclaim_agent import cdi, metrics, netlink
 from netclaim_agent.claims import read_claim
 from netclaim_agent.devices import DevicePlan, HostProbe, handler_for
 from netclaim_agent.errors import ClaimError, DeviceError, NetclaimError
@@ -120,7 +120,8 @@ class Driver:
         with self._lock:
             for record, plan in self._pod_devices(pod_uid, Injection.NRI):
                 try:
-                    handler_for(plan.kind).attach(plan, netns)
+                    with metrics.handler_step("attach", plan.kind):
+                        handler_for(plan.kind).attach(plan, netns)
                 except Exception as exc:  # report every device's failure, not just the first
                     log.error(
                         "attach claim %s to pod %s/%s (%s): %s",
@@ -145,7 +146,8 @@ class Driver:
         with self._lock:
             for record, plan in self._pod_devices(pod_uid, None):
                 try:
-                    handler_for(plan.kind).detach(plan, netns)
+                    with metrics.handler_step("detach", plan.kind):
+                        handler_for(plan.kind).detach(plan, netns)
                 except Exception as exc:  # give back the other devices regardless
                     log.error("detach claim %s from pod %s: %s", _ref(record), pod_uid, exc)
 
@@ -196,7 +198,8 @@ class Driver:
             self._save(record)
             try:
                 for device in plan.devices:
-                    handler_for(device.kind).prepare(device)
+                    with metrics.handler_step("prepare", device.kind):
+                        handler_for(device.kind).prepare(device)
                 self._write_cdi(ref.uid, plan.devices)
                 result = prepare_result(plan.devices)
                 self._save(replace(record, phase=Phase.PREPARED, result=result_to_record(result)))
@@ -210,7 +213,8 @@ class Driver:
         failures = []
         for plan in _plans(record):
             try:
-                handler_for(plan.kind).release(plan)
+                with metrics.handler_step("release", plan.kind):
+                    handler_for(plan.kind).release(plan)
             except NetclaimError as exc:
                 failures.append(f"request {plan.request!r}: {exc}")
         cdi.remove_claim_specs(self._cdi_dir, record.uid)

@@ -1,0 +1,43 @@
+"""Kubernetes API access for the node agent: the client, reading claims as plain dicts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client, config
+
+from netclaim_agent.model import ClaimRef
+
+REQUEST_TIMEOUT = 10.0
+"""Seconds for one API call: well inside kubelet's 45 s deadline for a Prepare call."""
+
+
+def load_api_client(kubeconfig: str | None) -> client.ApiClient:
+    """A client from `kubeconfig`, or the in-cluster service account when it is None."""
+    if kubeconfig:
+        return config.new_client_from_config(config_file=kubeconfig)
+    config.load_incluster_config()
+    return client.ApiClient()
+
+
+class ClaimReader:
+    """Reads ResourceClaims as the API's JSON, so fields the client does not model survive."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._resource = client.ResourceV1Api(api)
+
+    def __call__(self, ref: ClaimRef) -> Mapping[str, Any]:
+        response = self._resource.read_namespaced_resource_claim(
+            ref.name, ref.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+        claim: dict[str, Any] = json.loads(response.data)
+        return claim
+
+
+def node_uid(api: client.ApiClient, node_name: str) -> str:
+    response = client.CoreV1Api(api).read_node(
+        node_name, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+    )
+    return str(json.loads(response.data)["metadata"]["uid"])
