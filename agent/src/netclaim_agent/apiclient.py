@@ -16,9 +16,12 @@ REQUEST_TIMEOUT = 10.0
 
 def load_api_client(kubeconfig: str | None) -> client.ApiClient:
     """A client from `kubeconfig`, or the in-cluster service account when it is None."""
+    # The kubernetes package's config helpers are untyped; their results are plain ApiClients.
+    loaders: Any = config
     if kubeconfig:
-        return config.new_client_from_config(config_file=kubeconfig)
-    config.load_incluster_config()
+        api: client.ApiClient = loaders.new_client_from_config(config_file=kubeconfig)
+        return api
+    loaders.load_incluster_config()
     return client.ApiClient()
 
 
@@ -29,7 +32,8 @@ class ClaimReader:
         self._resource = client.ResourceV1Api(api)
 
     def __call__(self, ref: ClaimRef) -> Mapping[str, Any]:
-        response = self._resource.read_namespaced_resource_claim(
+        # Raw JSON (not the generated model) so fields the client does not know survive.
+        response: Any = self._resource.read_namespaced_resource_claim(
             ref.name, ref.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
         )
         claim: dict[str, Any] = json.loads(response.data)
@@ -37,7 +41,7 @@ class ClaimReader:
 
 
 def node_uid(api: client.ApiClient, node_name: str) -> str:
-    response = client.CoreV1Api(api).read_node(
+    response: Any = client.CoreV1Api(api).read_node(
         node_name, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
     )
     return str(json.loads(response.data)["metadata"]["uid"])

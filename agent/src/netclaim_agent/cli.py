@@ -10,8 +10,9 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from netclaim_agent import DRIVER_NAME, __version__
 from netclaim_agent.model import Injection
@@ -28,7 +29,9 @@ def _add(
     flag: str,
     default: str | None,
     help_text: str,
-    **kwargs: object,
+    *,
+    choices: list[str] | None = None,
+    value_type: Callable[[str], Any] = str,
 ) -> None:
     env = "NETCLAIM_" + flag.upper().replace("-", "_")
     shown = "in-cluster" if default is None else default
@@ -36,8 +39,9 @@ def _add(
         f"--{flag}",
         default=_env(flag, default),
         help=f"{help_text} [env {env}; default {shown}]",
-        **kwargs,
-    )  # type: ignore[arg-type]
+        choices=choices,
+        type=value_type,
+    )
 
 
 def _node_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,7 +95,7 @@ def _node_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "metrics-port",
         "9177",
         "port for /healthz and /metrics; 0 = any free, <0 = off",
-        type=int,
+        value_type=int,
     )
     _add(node, "log-level", "info", "debug, info, warning or error")
 

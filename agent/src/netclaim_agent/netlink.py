@@ -23,6 +23,7 @@ from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 
 from netclaim_agent.errors import DeviceError, KernelModuleMissing
 from netclaim_agent.linknames import require_ifname, require_mac
+from netclaim_agent.threadns import NetnsGone, thread_in_netns
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ _T = TypeVar("_T")
 
 class LinkNotFound(DeviceError):
     """A link the request needs does not exist (in that netns)."""
-
-
-class NetnsGone(DeviceError):
-    """The pod's network namespace no longer exists (its devices went with it)."""
 
 
 @dataclass(frozen=True)
@@ -62,16 +59,15 @@ class RouteSpec:
 def handle(netns: str | None = None) -> Iterator[Any]:
     """A short-lived rtnetlink handle in the host netns (None) or the netns at that path.
 
-    `flags=0`: pyroute2 would otherwise create a missing netns instead of failing.
+    For another netns the calling thread itself enters it for the duration of the block
+    (see threadns): the handle must be used in that block and that thread only.
     """
-    try:
-        ipr = IPRoute() if netns is None else IPRoute(netns=netns, flags=0)
-    except FileNotFoundError as exc:
-        raise NetnsGone(f"network namespace {netns} does not exist") from exc
-    try:
+    if netns is None:
+        with IPRoute() as ipr:
+            yield ipr
+        return
+    with thread_in_netns(netns), IPRoute() as ipr:
         yield ipr
-    finally:
-        ipr.close()
 
 
 def retry_dump(dump: Callable[[], Iterable[_T]]) -> list[_T]:

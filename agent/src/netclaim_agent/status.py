@@ -5,6 +5,7 @@ failing API server never delays a pod; failed writes are retried a bounded numbe
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -61,6 +62,14 @@ def status_patch(ref: ClaimRef, network: Sequence[NetworkData]) -> dict[str, Any
     }
 
 
+def _api_message(exc: ApiException) -> str:
+    """The API server's own explanation (which field, why) from an error response."""
+    try:
+        return str(json.loads(exc.body or "{}").get("message", exc.body))
+    except ValueError:
+        return str(exc.body)
+
+
 class StatusWriter:
     """A queue of claim status writes drained by one thread; `stop()` drops what is left."""
 
@@ -92,12 +101,13 @@ class StatusWriter:
                     if exc.status == 404:  # claim deleted meanwhile: nothing to report on
                         break
                     log.warning(
-                        "claim %s: status write %d/%d failed: %s %s",
+                        "claim %s: status write %d/%d failed: %s %s: %s",
                         ref,
                         attempt,
                         _ATTEMPTS,
                         exc.status,
                         exc.reason,
+                        _api_message(exc),
                     )
                     time.sleep(_RETRY_DELAY * attempt)
                 except Exception as exc:

@@ -1,0 +1,162 @@
+"""Publish the node's devices as ResourceSlices, following the Go `resourceslice` controller:
+one pool named after the node, generation bumped in all slices on any change, obsolete slices
+deleted first (with UID and resourceVersion preconditions), then updates, then creates."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kubernetes.client import (
+    ApiClient,
+    CoreV1Api,
+    ResourceV1Api,
+    V1DeleteOptions,
+    V1ResourceSlice,
+)
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from netclaim_agent import DRIVER_NAME
+from netclaim_agent.errors import NetclaimError
+from netclaim_agent.model import InventoryDevice
+from netclaim_agent.slices import build_slices, same_content
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = 404
+
+
+class PublishError(NetclaimError):
+    """An API request of the publisher failed; the message carries the API server's reason."""
+
+
+def _api_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "")["message"])
+    except (TypeError, ValueError, KeyError):
+        return f"{exc.status} {exc.reason}"
+
+
+def _call(what: str, request: Callable[[], Any]) -> dict[str, Any]:
+    """Run one API request with a raw (dict) answer; failures become PublishError."""
+    try:
+        response = request()
+    except ApiException as exc:
+        raise PublishError(f"{what}: {_api_message(exc)}") from exc
+    except (HTTPError, OSError) as exc:
+        raise PublishError(f"{what}: {exc}") from exc
+    data: dict[str, Any] = json.loads(response.data) if response.data else {}
+    return data
+
+
+class SlicePublisher:
+    def __init__(self, api_client: ApiClient, node_name: str) -> None:
+        self.node_name = node_name
+        self._core = CoreV1Api(api_client)
+        self._resource = ResourceV1Api(api_client)
+
+    def publish(self, devices: Sequence[InventoryDevice]) -> None:
+        """Make the node's slices say exactly `devices`; no write when they already do."""
+        node = _call(
+            f"read Node {self.node_name}",
+            lambda: self._core.read_node(self.node_name, _preload_content=False),
+        )
+        node_uid = node["metadata"]["uid"]
+        existing = self._existing()
+        generation = max((s["spec"]["pool"].get("generation", 0) for s in existing), default=0)
+        current = [s for s in existing if self._in_pool(s, generation)]
+        wanted = build_slices(self.node_name, node_uid, devices, generation)
+        if len(current) == len(existing) and _matches(current, wanted):
+            log.debug("ResourceSlices of %s are up to date", self.node_name)
+            return
+        wanted = build_slices(self.node_name, node_uid, devices, generation + 1)
+        keep = sorted(current, key=_first_device)[: len(wanted)]
+        kept = {s["metadata"]["uid"] for s in keep}
+        for stale in existing:
+            if stale["metadata"]["uid"] not in kept:
+                self._delete(stale)
+        for old, new in zip(keep, wanted, strict=False):
+            self._replace(old, new)
+        for new in wanted[len(keep) :]:
+            self._create(new)
+        log.info(
+            "published %d devices of %s in %d ResourceSlices, generation %d",
+            len(devices),
+            self.node_name,
+            len(wanted),
+            generation + 1,
+        )
+
+    def _in_pool(self, slice_: Mapping[str, Any], generation: int) -> bool:
+        pool = slice_["spec"]["pool"]
+        return bool(pool.get("name") == self.node_name and pool.get("generation") == generation)
+
+    def _existing(self) -> list[dict[str, Any]]:
+        selector = f"spec.nodeName={self.node_name},spec.driver={DRIVER_NAME}"
+        listed = _call(
+            f"list ResourceSlices of {self.node_name}",
+            lambda: self._resource.list_resource_slice(
+                field_selector=selector, _preload_content=False
+            ),
+        )
+        return list(listed.get("items") or [])
+
+    def _delete(self, slice_: Mapping[str, Any]) -> None:
+        meta = slice_["metadata"]
+        body = V1DeleteOptions.model_validate(
+            {"preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}}
+        )
+        try:
+            _call(
+                f"delete ResourceSlice {meta['name']}",
+                lambda: self._resource.delete_resource_slice(
+                    meta["name"], body=body, _preload_content=False
+                ),
+            )
+        except PublishError as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ApiException) and cause.status == NOT_FOUND):
+                raise
+
+    def _replace(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        name = old["metadata"]["name"]
+        body = dict(new)
+        body["metadata"] = {
+            **new["metadata"],
+            "name": name,
+            "resourceVersion": old["metadata"]["resourceVersion"],
+        }
+        del body["metadata"]["generateName"]
+        model = V1ResourceSlice.model_validate(body)
+        _call(
+            f"update ResourceSlice {name}",
+            lambda: self._resource.replace_resource_slice(name, model, _preload_content=False),
+        )
+
+    def _create(self, new: Mapping[str, Any]) -> None:
+        model = V1ResourceSlice.model_validate(dict(new))
+        _call(
+            f"create ResourceSlice for {self.node_name}",
+            lambda: self._resource.create_resource_slice(model, _preload_content=False),
+        )
+
+
+def _first_device(slice_: Mapping[str, Any]) -> str:
+    devices = slice_["spec"].get("devices") or []
+    return str(devices[0]["name"]) if devices else ""
+
+
+def _matches(current: Sequence[Mapping[str, Any]], wanted: Sequence[Mapping[str, Any]]) -> bool:
+    """Same number of slices and each wanted slice stored as is (in any order)."""
+    if len(current) != len(wanted):
+        return False
+    unmatched = list(current)
+    for want in wanted:
+        found = next((s for s in unmatched if same_content(s, want)), None)
+        if found is None:
+            return False
+        unmatched.remove(found)
+    return True
