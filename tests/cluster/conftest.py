@@ -25,6 +25,10 @@ def namespace(kube: Kube) -> Iterator[str]:
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
     kube.delete("v1", "Namespace", name)
+    # Wait, so that fixtures set up before this one (an agent) still serve the pods' teardown.
+    kube.wait_for(
+        f"namespace {name} deleted", lambda: kube.get("v1", "Namespace", name) is None, timeout=180
+    )
 
 
 @pytest.fixture(scope="session")

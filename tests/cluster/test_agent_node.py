@@ -43,6 +43,17 @@ def net_config(kind: str, ifname: str, mtu: int, address: str, **device: Any) ->
     }
 
 
+def claim_pod(name: str, namespace: str, claim: dict[str, str]) -> dict[str, Any]:
+    """A pod using `claim` as `net`; its container lists the claim so that in CDI mode the
+    runtime applies the claim's CDI devices (netDevices) to it."""
+    return busybox_pod(
+        name,
+        namespace,
+        resourceClaims=[{"name": "net", **claim}],
+        container={"resources": {"claims": [{"name": "net"}]}},
+    )
+
+
 def claim_spec(
     device_class: str, config: dict[str, Any], selector: str | None = None
 ) -> dict[str, Any]:
@@ -105,8 +116,8 @@ def _wait_network_data(kube: Kube, pod: dict[str, Any], namespace: str) -> dict[
 
 def test_template_claim_gives_the_pod_a_veth(
     kube: Kube,
-    namespace: str,
     agent: AgentProcess,
+    namespace: str,
     device_classes: dict[str, str],
     containerd_socket: str,
     ctr: str,
@@ -124,13 +135,7 @@ def test_template_claim_gives_the_pod_a_veth(
             },
         }
     )
-    kube.create(
-        busybox_pod(
-            "veth-pod",
-            namespace,
-            resourceClaims=[{"name": "net", "resourceClaimTemplateName": "veth"}],
-        )
-    )
+    kube.create(claim_pod("veth-pod", namespace, {"resourceClaimTemplateName": "veth"}))
     pod = kube.wait_pod_running("veth-pod", namespace)
 
     link = pod_interface(pod, containerd_socket, ctr, "net1")
@@ -151,8 +156,8 @@ def test_template_claim_gives_the_pod_a_veth(
 
 def test_claim_gives_the_pod_a_macvlan_on_a_standin_nic(
     kube: Kube,
-    namespace: str,
     agent: AgentProcess,
+    namespace: str,
     device_classes: dict[str, str],
     standin_nic: str,
     containerd_socket: str,
@@ -172,11 +177,7 @@ def test_claim_gives_the_pod_a_macvlan_on_a_standin_nic(
             ),
         }
     )
-    kube.create(
-        busybox_pod(
-            "mv-pod", namespace, resourceClaims=[{"name": "net", "resourceClaimName": "mv"}]
-        )
-    )
+    kube.create(claim_pod("mv-pod", namespace, {"resourceClaimName": "mv"}))
     pod = kube.wait_pod_running("mv-pod", namespace)
 
     link = pod_interface(pod, containerd_socket, ctr, "mv0")
@@ -206,8 +207,8 @@ def _wait_prepared(state_dir: Path, timeout: float = 90) -> None:
 
 def test_agent_killed_after_prepare_still_yields_a_working_pod(
     kube: Kube,
-    namespace: str,
     agent: AgentProcess,
+    namespace: str,
     device_classes: dict[str, str],
     containerd_socket: str,
     ctr: str,
@@ -223,11 +224,7 @@ def test_agent_killed_after_prepare_still_yields_a_working_pod(
             ),
         }
     )
-    kube.create(
-        busybox_pod(
-            "crash-pod", namespace, resourceClaims=[{"name": "net", "resourceClaimName": "crash"}]
-        )
-    )
+    kube.create(claim_pod("crash-pod", namespace, {"resourceClaimName": "crash"}))
     _wait_prepared(agent.state_dir)
     agent.kill()
     agent.start()

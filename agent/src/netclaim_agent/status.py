@@ -10,7 +10,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,14 +52,12 @@ def device_status(data: NetworkData, now: str) -> dict[str, Any]:
     return entry
 
 
-def status_patch(ref: ClaimRef, network: Sequence[NetworkData]) -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "apiVersion": "resource.k8s.io/v1",
-        "kind": "ResourceClaim",
-        "metadata": {"name": ref.name, "namespace": ref.namespace},
-        "status": {"devices": [device_status(d, now) for d in network]},
-    }
+def merged_devices(
+    current: Sequence[Mapping[str, Any]], ours: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Other drivers' entries unchanged, this driver's replaced by `ours`."""
+    kept = [dict(d) for d in current if d.get("driver") != DRIVER_NAME]
+    return kept + [dict(d) for d in ours]
 
 
 def _api_message(exc: ApiException) -> str:
@@ -117,13 +115,28 @@ class StatusWriter:
                     time.sleep(_RETRY_DELAY * attempt)
 
     def write(self, ref: ClaimRef, network: Sequence[NetworkData]) -> None:
-        self._resource.patch_namespaced_resource_claim_status(
+        """Read-modify-write of the status subresource, guarded by resourceVersion.
+
+        Not server-side apply: on Kubernetes 1.37 an apply to the status of a claim whose
+        allocation the scheduler wrote (with consumedCapacity) is rejected as clearing
+        `status.allocation`, even for cluster-admin; an update keeps every other field."""
+        api: Any = self._resource
+        response = api.read_namespaced_resource_claim(
+            ref.name, ref.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+        claim = json.loads(response.data)
+        if claim["metadata"].get("uid") != ref.uid:
+            return  # replaced by a claim of the same name: not ours to report on
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = claim.setdefault("status", {})
+        status["devices"] = merged_devices(
+            status.get("devices") or [], [device_status(d, now) for d in network]
+        )
+        api.replace_namespaced_resource_claim_status(
             ref.name,
             ref.namespace,
-            status_patch(ref, network),
-            field_manager=DRIVER_NAME,
-            force=True,
-            _content_type="application/apply-patch+yaml",
+            claim,
+            _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
         log.info(
