@@ -32,19 +32,44 @@ POOL = "bench-node"
 
 
 def claim_json(ref: ClaimRef, device: str, kind: str, index: int) -> dict[str, Any]:
-    config = {"apiVersion": "netclaim.io/v1alpha1", "kind": "NetworkConfig",
-              "device": {"kind": kind},
-              "interface": {"name": "net1", "mtu": 1400,
-                            "addresses": [f"10.98.{index // 250}.{index % 250 + 1}/16"]}}
-    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
-            "metadata": {"namespace": "bench", "name": ref.name, "uid": ref.uid},
-            "status": {"allocation": {"devices": {
-                "results": [{"request": "net", "driver": DRIVER_NAME, "pool": POOL,
-                             "device": device, "shareID": str(uuid.uuid4())}],
-                "config": [{"source": "FromClaim", "requests": ["net"],
-                            "opaque": {"driver": DRIVER_NAME, "parameters": config}}]}},
-                       "reservedFor": [{"resource": "pods", "name": f"p{index}",
-                                        "uid": str(uuid.uuid4())}]}}
+    config = {
+        "apiVersion": "netclaim.io/v1alpha1",
+        "kind": "NetworkConfig",
+        "device": {"kind": kind},
+        "interface": {
+            "name": "net1",
+            "mtu": 1400,
+            "addresses": [f"10.98.{index // 250}.{index % 250 + 1}/16"],
+        },
+    }
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaim",
+        "metadata": {"namespace": "bench", "name": ref.name, "uid": ref.uid},
+        "status": {
+            "allocation": {
+                "devices": {
+                    "results": [
+                        {
+                            "request": "net",
+                            "driver": DRIVER_NAME,
+                            "pool": POOL,
+                            "device": device,
+                            "shareID": str(uuid.uuid4()),
+                        }
+                    ],
+                    "config": [
+                        {
+                            "source": "FromClaim",
+                            "requests": ["net"],
+                            "opaque": {"driver": DRIVER_NAME, "parameters": config},
+                        }
+                    ],
+                }
+            },
+            "reservedFor": [{"resource": "pods", "name": f"p{index}", "uid": str(uuid.uuid4())}],
+        },
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -63,9 +88,14 @@ def run(kind: str, injection: Injection, parent: str) -> None:
     claims: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="ncbench") as tmp:
         root = Path(tmp)
-        driver = Driver(node_name=POOL, fetch_claim=lambda ref: claims[ref.uid],
-                        inventory=inventory.get, state_dir=root / "state", cdi_dir=root / "cdi",
-                        injection=injection)
+        driver = Driver(
+            node_name=POOL,
+            fetch_claim=lambda ref: claims[ref.uid],
+            inventory=inventory.get,
+            state_dir=root / "state",
+            cdi_dir=root / "cdi",
+            injection=injection,
+        )
         paths = SocketPaths(dra=root / "dra.sock", registration=root / "reg.sock")
         plugin = KubeletPlugin(DraCore(driver), paths)
         plugin.start()
@@ -79,22 +109,28 @@ def run(kind: str, injection: Injection, parent: str) -> None:
                     msg = [dra_v1_pb2.Claim(namespace=ref.namespace, name=ref.name, uid=ref.uid)]
                     t0 = time.perf_counter()
                     answer = stub.NodePrepareResources(
-                        dra_v1_pb2.NodePrepareResourcesRequest(claims=msg), timeout=45)
+                        dra_v1_pb2.NodePrepareResourcesRequest(claims=msg), timeout=45
+                    )
                     prepare.append(time.perf_counter() - t0)
                     if answer.claims[ref.uid].error:
                         raise SystemExit(f"prepare failed: {answer.claims[ref.uid].error}")
                     t0 = time.perf_counter()
                     stub.NodeUnprepareResources(
-                        dra_v1_pb2.NodeUnprepareResourcesRequest(claims=msg), timeout=45)
+                        dra_v1_pb2.NodeUnprepareResourcesRequest(claims=msg), timeout=45
+                    )
                     unprepare.append(time.perf_counter() - t0)
         finally:
             plugin.stop()
     ms = 1000
-    print(f"{kind:8} {injection.value:4} prepare   p50 {percentile(prepare, 50) * ms:6.2f} ms"
-          f"  p99 {percentile(prepare, 99) * ms:6.2f} ms  (n={len(prepare)})")
-    print(f"{kind:8} {injection.value:4} unprepare p50 {percentile(unprepare, 50) * ms:6.2f} ms"
-          f"  p99 {percentile(unprepare, 99) * ms:6.2f} ms  mean "
-          f"{statistics.mean(unprepare) * ms:.2f} ms")
+    print(
+        f"{kind:8} {injection.value:4} prepare   p50 {percentile(prepare, 50) * ms:6.2f} ms"
+        f"  p99 {percentile(prepare, 99) * ms:6.2f} ms  (n={len(prepare)})"
+    )
+    print(
+        f"{kind:8} {injection.value:4} unprepare p50 {percentile(unprepare, 50) * ms:6.2f} ms"
+        f"  p99 {percentile(unprepare, 99) * ms:6.2f} ms  mean "
+        f"{statistics.mean(unprepare) * ms:.2f} ms"
+    )
 
 
 def idle_rss_mb() -> float | None:
@@ -109,15 +145,35 @@ def idle_rss_mb() -> float | None:
         return None
     with tempfile.TemporaryDirectory(prefix="ncbench") as tmp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "netclaim_agent", "node", "--node-name", "127.0.0.1",
-             "--kubeconfig", str(layout.pki / "netclaim-agent.kubeconfig"), "--state-dir", tmp,
-             "--metrics-port", "0", "--injection", "cdi",
-             "--kubelet-plugins-dir", f"{tmp}/plugins", "--kubelet-registry-dir",
-             f"{tmp}/registry"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "netclaim_agent",
+                "node",
+                "--node-name",
+                "127.0.0.1",
+                "--kubeconfig",
+                str(layout.pki / "netclaim-agent.kubeconfig"),
+                "--state-dir",
+                tmp,
+                "--metrics-port",
+                "0",
+                "--injection",
+                "cdi",
+                "--kubelet-plugins-dir",
+                f"{tmp}/plugins",
+                "--kubelet-registry-dir",
+                f"{tmp}/registry",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(8)
             status = Path(f"/proc/{proc.pid}/status").read_text()
-            rss_kb = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1])
+            rss_kb = int(
+                next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=15)
@@ -126,8 +182,9 @@ def idle_rss_mb() -> float | None:
 
 def main() -> None:
     parent = f"ncbp{secrets.token_hex(3)}"
-    subprocess.run(["ip", "link", "add", parent, "type", "veth", "peer", "name", f"{parent}x"],
-                   check=True)
+    subprocess.run(
+        ["ip", "link", "add", parent, "type", "veth", "peer", "name", f"{parent}x"], check=True
+    )
     subprocess.run(["ip", "link", "set", parent, "up"], check=True)
     try:
         for kind in ("veth", "macvlan"):

@@ -94,11 +94,14 @@ class AgentProcess:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
             raise AssertionError(f"agent ignored SIGTERM:\n{self.log_tail()}") from None
+        left = [str(p) for p in (REGISTRATION_SOCKET, DRA_SOCKET) if p.exists()]
+        assert not left, f"agent left its sockets behind after SIGTERM: {left}"
+        return code
 
     def log_tail(self, lines: int = 40) -> str:
         try:

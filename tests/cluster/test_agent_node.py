@@ -148,6 +148,7 @@ def test_template_claim_gives_the_pod_a_veth(
     assert status["networkData"]["interfaceName"] == "net1"
     assert "10.99.1.10/24" in status["networkData"]["ips"]
     assert status["networkData"]["hardwareAddress"].lower() == link["address"].lower()
+    assert 'netclaim_dra_node_prepare_resources_total{result="success"} 1.0' in agent.metrics()
 
     kube.delete("v1", "Pod", "veth-pod", namespace)
     wait_gone(kube, "Pod", "veth-pod", namespace)

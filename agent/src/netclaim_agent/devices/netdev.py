@@ -19,8 +19,8 @@ from netclaim_agent.devices.base import (
 )
 from netclaim_agent.errors import DeviceError
 from netclaim_agent.model import Injection, InventoryDevice
-from netclaim_agent.threadns import NetnsGone
 from netclaim_agent.opaque import DeviceConfig
+from netclaim_agent.threadns import NetnsGone
 
 log = logging.getLogger(__name__)
 

@@ -72,9 +72,7 @@ class Registration(registration_pb2_grpc.RegistrationServicer):
         self._endpoint = endpoint
         self.registered = threading.Event()
 
-    def GetInfo(
-        self, request: Any, context: grpc.ServicerContext
-    ) -> registration_pb2.PluginInfo:
+    def GetInfo(self, request: Any, context: grpc.ServicerContext) -> registration_pb2.PluginInfo:
         return registration_pb2.PluginInfo(
             type="DRAPlugin",
             name=DRIVER_NAME,
