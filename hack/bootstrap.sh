@@ -20,13 +20,15 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ ! -x $venv/bin/python ]]; then
+# A virtualenv cannot be moved (its scripts name their interpreter by path), so it is built
+# in place and marked complete last; an interrupted build is thrown away next time.
+if [[ ! -e $venv/.complete ]]; then
     echo "bootstrap: creating virtualenv $venv"
-    rm -rf "$venv.tmp"
-    python3 -m venv "$venv.tmp"
-    "$venv.tmp/bin/pip" install -q --upgrade pip
-    "$venv.tmp/bin/pip" install -q -r "$repo/requirements/dev.txt"
-    mv "$venv.tmp" "$venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q -r "$repo/requirements/dev.txt"
+    touch "$venv/.complete"
 fi
 # Editable install every time: cheap, and it regenerates the gRPC stubs from proto/.
 "$venv/bin/pip" install -q --no-deps --no-build-isolation -e "$repo/agent"
