@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.client import (
@@ -52,6 +53,47 @@ def _call(what: str, request: Callable[[], Any]) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class SlicePlan:
+    """The writes that turn the stored slices into the wanted ones, in the order to make them."""
+
+    generation: int
+    delete: tuple[Mapping[str, Any], ...]
+    replace: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...]
+    create: tuple[Mapping[str, Any], ...]
+
+
+def plan_publish(
+    node_name: str,
+    node_uid: str,
+    devices: Sequence[InventoryDevice],
+    existing: Sequence[Mapping[str, Any]],
+) -> SlicePlan | None:
+    """None when `existing` already says exactly `devices`; else a plan at the next generation.
+
+    Slices of older generations or other pools are deleted; current ones are reused (by name and
+    resourceVersion) before new ones are created, so a republish rarely changes slice names."""
+    generation = max((s["spec"]["pool"].get("generation", 0) for s in existing), default=0)
+    current = [s for s in existing if _in_pool(s, node_name, generation)]
+    wanted = build_slices(node_name, node_uid, devices, generation)
+    if len(current) == len(existing) and _matches(current, wanted):
+        return None
+    wanted = build_slices(node_name, node_uid, devices, generation + 1)
+    keep = sorted(current, key=_first_device)[: len(wanted)]
+    kept = {s["metadata"]["uid"] for s in keep}
+    return SlicePlan(
+        generation=generation + 1,
+        delete=tuple(s for s in existing if s["metadata"]["uid"] not in kept),
+        replace=tuple(zip(keep, wanted, strict=False)),
+        create=tuple(wanted[len(keep) :]),
+    )
+
+
+def _in_pool(slice_: Mapping[str, Any], node_name: str, generation: int) -> bool:
+    pool = slice_["spec"]["pool"]
+    return bool(pool.get("name") == node_name and pool.get("generation") == generation)
+
+
 class SlicePublisher:
     def __init__(self, api_client: ApiClient, node_name: str) -> None:
         self.node_name = node_name
@@ -64,35 +106,23 @@ class SlicePublisher:
             f"read Node {self.node_name}",
             lambda: self._core.read_node(self.node_name, _preload_content=False),
         )
-        node_uid = node["metadata"]["uid"]
-        existing = self._existing()
-        generation = max((s["spec"]["pool"].get("generation", 0) for s in existing), default=0)
-        current = [s for s in existing if self._in_pool(s, generation)]
-        wanted = build_slices(self.node_name, node_uid, devices, generation)
-        if len(current) == len(existing) and _matches(current, wanted):
+        plan = plan_publish(self.node_name, node["metadata"]["uid"], devices, self._existing())
+        if plan is None:
             log.debug("ResourceSlices of %s are up to date", self.node_name)
             return
-        wanted = build_slices(self.node_name, node_uid, devices, generation + 1)
-        keep = sorted(current, key=_first_device)[: len(wanted)]
-        kept = {s["metadata"]["uid"] for s in keep}
-        for stale in existing:
-            if stale["metadata"]["uid"] not in kept:
-                self._delete(stale)
-        for old, new in zip(keep, wanted, strict=False):
+        for stale in plan.delete:
+            self._delete(stale)
+        for old, new in plan.replace:
             self._replace(old, new)
-        for new in wanted[len(keep) :]:
+        for new in plan.create:
             self._create(new)
         log.info(
             "published %d devices of %s in %d ResourceSlices, generation %d",
             len(devices),
             self.node_name,
-            len(wanted),
-            generation + 1,
+            len(plan.replace) + len(plan.create),
+            plan.generation,
         )
-
-    def _in_pool(self, slice_: Mapping[str, Any], generation: int) -> bool:
-        pool = slice_["spec"]["pool"]
-        return bool(pool.get("name") == self.node_name and pool.get("generation") == generation)
 
     def _existing(self) -> list[dict[str, Any]]:
         selector = f"spec.nodeName={self.node_name},spec.driver={DRIVER_NAME}"
