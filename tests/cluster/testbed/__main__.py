@@ -15,8 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="testbed",
         description="A real single-node Kubernetes for netclaim's tests, built from Go modules "
-        "into ~/.cache/netclaim (override: NETCLAIM_CACHE), state and logs in "
-        "/var/lib/netclaim-testbed (override: NETCLAIM_TESTBED_STATE).",
+        "into ~/.cache/netclaim (override: NETCLAIM_CACHE), state in /var/lib/netclaim-testbed "
+        "(NETCLAIM_TESTBED_STATE), component logs in /var/log/netclaim-testbed "
+        "(NETCLAIM_TESTBED_LOGS; kept by `down`).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -42,10 +42,13 @@ def versions() -> Versions:
 class Layout:
     """All paths of one test-bed instance. Built binaries live in `cache`; everything a
     running node creates lives under `state` (removed by `down`) except the directories whose
-    paths kubelet plugins and runtimes fix (`/var/lib/kubelet`, `/var/run/nri`, CNI config)."""
+    paths kubelet plugins and runtimes fix (`/var/lib/kubelet`, `/var/run/nri`, CNI config),
+    and the component logs in `logs`."""
 
     cache: Path
     state: Path
+    logs: Path
+    """Kept by `down`, for the post-mortem of a failed run."""
 
     @property
     def gocache(self) -> Path:
@@ -57,10 +60,6 @@ class Layout:
     @property
     def pki(self) -> Path:
         return self.state / "pki"
-
-    @property
-    def logs(self) -> Path:
-        return self.state / "logs"
 
     @property
     def pids(self) -> Path:
@@ -114,4 +113,5 @@ apiserver→kubelet traffic (logs, exec) stays on 127.0.0.1."""
 def default_layout() -> Layout:
     cache_dir = Path(os.environ.get("NETCLAIM_CACHE", Path.home() / ".cache" / "netclaim"))
     state_dir = Path(os.environ.get("NETCLAIM_TESTBED_STATE", "/var/lib/netclaim-testbed"))
-    return Layout(cache=cache_dir, state=state_dir)
+    logs_dir = Path(os.environ.get("NETCLAIM_TESTBED_LOGS", "/var/log/netclaim-testbed"))
+    return Layout(cache=cache_dir, state=state_dir, logs=logs_dir)

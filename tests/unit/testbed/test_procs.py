@@ -14,7 +14,7 @@ from testbed.run import TestbedError
 
 @pytest.fixture
 def layout(tmp_path: Path) -> Layout:
-    return Layout(cache=tmp_path / "cache", state=tmp_path / "state")
+    return Layout(cache=tmp_path / "cache", state=tmp_path / "state", logs=tmp_path / "logs")
 
 
 def test_start_is_idempotent_and_stop_kills(layout: Layout) -> None:
