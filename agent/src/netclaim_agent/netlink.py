@@ -117,21 +117,28 @@ def find_link_by_mac(mac: str, netns: str | None = None) -> str | None:
     return None
 
 
+def _uplinks(ipr: Any) -> set[int]:
+    """Indexes of the links that carry a default route (IPv4 or IPv6)."""
+    uplinks: set[int] = set()
+    for family in (2, 10):  # AF_INET, AF_INET6
+        for route in retry_dump(partial(ipr.route, "dump", family=family)):
+            if route.get("dst_len") == 0:
+                uplinks.update(_route_oifs(route))
+    return uplinks
+
+
+def _carries_uplink(msg: Any, uplinks: set[int]) -> bool:
+    """The link is an uplink, or is stacked on one (macvlan, vlan... of it)."""
+    lower = msg.get("IFLA_LINK")
+    return bool(msg["index"] in uplinks or (lower in uplinks and lower != msg["index"]))
+
+
 def protected_ifnames() -> frozenset[str]:
     """The default-route interface(s) of the host netns and every link stacked on them."""
     with handle() as ipr:
-        uplinks: set[int] = set()
-        for family in (2, 10):  # AF_INET, AF_INET6
-            routes = retry_dump(partial(ipr.route, "dump", family=family))
-            for route in routes:
-                if route.get("dst_len") == 0:
-                    uplinks.update(_route_oifs(route))
-        names: set[str] = set()
-        for msg in retry_dump(ipr.get_links):
-            lower = msg.get("IFLA_LINK")
-            if msg["index"] in uplinks or (lower in uplinks and lower != msg["index"]):
-                names.add(str(msg.get("IFLA_IFNAME")))
-        return frozenset(names)
+        uplinks = _uplinks(ipr)
+        links = retry_dump(ipr.get_links)
+    return frozenset(str(m.get("IFLA_IFNAME")) for m in links if _carries_uplink(m, uplinks))
 
 
 def _route_oifs(route: Any) -> set[int]:
@@ -142,8 +149,19 @@ def _route_oifs(route: Any) -> set[int]:
 
 
 def _guard_host(name: str, netns: str | None) -> None:
-    if netns is None and name in protected_ifnames():
-        raise DeviceError(f"refusing to change {name!r}: it carries the node's default route")
+    """Refuse to touch a host link that protected_ifnames() would name.
+
+    Looks at that one link only (a route dump and one link get), not at every link: it runs
+    before each host-side change on the Prepare and hook paths."""
+    if netns is not None:
+        return
+    with handle() as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return  # the change itself reports the missing link
+        uplinks = _uplinks(ipr)
+        if _carries_uplink(retry_dump(lambda: ipr.get_links(index))[0], uplinks):
+            raise DeviceError(f"refusing to change {name!r}: it carries the node's default route")
 
 
 def _netlink_call(what: str, call: Callable[[], Any], *, tolerate: int | None = None) -> bool:

@@ -49,12 +49,16 @@ class PublishLoop:
             log.exception("netlink watch ended; republishing only every %.0f s", self._resync)
 
     def _publish_loop(self) -> None:
+        woken = True  # the agent refreshed the inventory just before starting us
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self._inventory.refresh()
+                if not woken:
+                    # Only on the periodic resync: a wake-up comes from the watcher, which
+                    # has just refreshed the inventory itself.
+                    self._inventory.refresh()
                 with metrics.timed("publisher", "publish"):
                     self._publisher.publish(self._inventory.devices())
             except Exception as exc:
                 log.error("publishing ResourceSlices failed (retrying): %s", exc)
-            self._wake.wait(self._resync)
+            woken = self._wake.wait(self._resync)
