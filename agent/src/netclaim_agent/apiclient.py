@@ -38,10 +38,3 @@ class ClaimReader:
         )
         claim: dict[str, Any] = json.loads(response.data)
         return claim
-
-
-def node_uid(api: client.ApiClient, node_name: str) -> str:
-    response: Any = client.CoreV1Api(api).read_node(
-        node_name, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-    )
-    return str(json.loads(response.data)["metadata"]["uid"])
