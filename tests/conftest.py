@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from testbed import node
 from testbed.layout import default_layout
+
+CLUSTER_LOCK = "/run/netclaim-testbed.lock"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,10 @@ def kubeconfig() -> Iterator[str]:
         return
     if os.geteuid() != 0:
         pytest.fail("the cluster tier needs root (it runs kubelet, containerd and runc)")
+    # One node, fixed kubelet plugin socket paths: two sessions (or a session and `make demo`)
+    # running agents at once would steal each other's sockets, so they take turns.
+    lock = open(CLUSTER_LOCK, "a")  # noqa: SIM115 - held for the whole session
+    fcntl.flock(lock, fcntl.LOCK_EX)
     layout = default_layout()
     was_up = node.is_up(layout)
     if not was_up:
@@ -32,6 +39,7 @@ def kubeconfig() -> Iterator[str]:
     yield str(layout.admin_kubeconfig)
     if not was_up and os.environ.get("NETCLAIM_KEEP_CLUSTER") != "1":
         node.down(layout)
+    lock.close()
 
 
 @pytest.fixture(scope="session")
