@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ def agent(agent_rbac: None, injection: str, tmp_path: Path) -> Iterator[AgentPro
 def device_classes(kube: Kube) -> Iterator[dict[str, str]]:
     """One DeviceClass per virtual kind used by the tests: kind -> class name."""
     names = {}
-    for kind in ("veth", "macvlan"):
+    for kind in ("veth", "macvlan", "host-device"):
         name = f"nctest-{kind}"
         expression = (
             f'device.driver == "netclaim.io" && device.attributes["netclaim.io"].kind == "{kind}"'
@@ -95,3 +96,18 @@ def device_classes(kube: Kube) -> Iterator[dict[str, str]]:
     yield names
     for name in names.values():
         kube.delete("resource.k8s.io/v1", "DeviceClass", name)
+
+
+@pytest.fixture
+def standin_nic() -> Iterator[str]:
+    """A veth pair standing in for a NIC; its names avoid the agent's own link prefixes."""
+    nic = f"ctnic{secrets.token_hex(3)}"
+    subprocess.run(
+        ["ip", "link", "add", nic, "mtu", "1500", "type", "veth", "peer", "name", f"{nic}p"],
+        check=True,
+    )
+    subprocess.run(["ip", "link", "set", nic, "up"], check=True)
+    subprocess.run(["ip", "link", "set", f"{nic}p", "up"], check=True)
+    yield nic
+    subprocess.run(["ip", "link", "del", nic], check=False, capture_output=True)
+    subprocess.run(["ip", "link", "del", f"{nic}p"], check=False, capture_output=True)

@@ -87,29 +87,64 @@ def busybox_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
 
 def sandbox_pid(pod: Mapping[str, Any], containerd_socket: str, ctr: str) -> int:
     """PID of the pod's sandbox (pause) process, found through containerd's task list."""
+    return _task_pid(pod, containerd_socket, ctr, lambda labels: _kind(labels) == "sandbox")
+
+
+def container_pid(pod: Mapping[str, Any], container: str, containerd_socket: str, ctr: str) -> int:
+    """PID of the running task of one of the pod's containers (the newest after restarts)."""
+
+    def wanted(labels: Mapping[str, str]) -> bool:
+        return (
+            _kind(labels) == "container" and labels.get("io.kubernetes.container.name") == container
+        )
+
+    return _task_pid(pod, containerd_socket, ctr, wanted)
+
+
+def _kind(labels: Mapping[str, str]) -> str | None:
+    return labels.get("io.cri-containerd.kind")
+
+
+def _task_pid(
+    pod: Mapping[str, Any],
+    containerd_socket: str,
+    ctr: str,
+    wanted: Callable[[Mapping[str, str]], bool],
+) -> int:
     uid = pod["metadata"]["uid"]
     base = [ctr, "--address", containerd_socket, "-n", "k8s.io"]
     for line in subprocess.run(
-        [*base, "containers", "ls", "-q"], capture_output=True, text=True, check=True
-    ).stdout.split():
+        [*base, "tasks", "ls"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[1:]:
+        task_id, pid, status = line.split()[:3]
+        if status != "RUNNING":
+            continue
         info = json.loads(
             subprocess.run(
-                [*base, "containers", "info", line], capture_output=True, text=True, check=True
+                [*base, "containers", "info", task_id], capture_output=True, text=True, check=True
             ).stdout
         )
         labels = info.get("Labels", {})
-        if (
-            labels.get("io.kubernetes.pod.uid") == uid
-            and labels.get("io.cri-containerd.kind") == "sandbox"
-        ):
-            task = subprocess.run(
-                [*base, "tasks", "ps", line], capture_output=True, text=True, check=True
-            ).stdout.split()
-            return int(task[2])
-    raise AssertionError(f"no sandbox found for pod uid {uid}")
+        if labels.get("io.kubernetes.pod.uid") == uid and wanted(labels):
+            return int(pid)
+    raise AssertionError(f"no running task found for pod uid {uid}")
 
 
 def netns_exec(pid: int, *argv: str) -> str:
     return subprocess.run(
         ["nsenter", "-t", str(pid), "-n", *argv], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def kubectl_exec(
+    kubectl: str, kubeconfig: str, pod: Mapping[str, Any], container: str, *argv: str
+) -> str:
+    """Run `argv` inside a container through apiserver -> kubelet -> containerd streaming."""
+    meta = pod["metadata"]
+    where = ["-n", meta["namespace"], "exec", meta["name"], "-c", container]
+    return subprocess.run(
+        [kubectl, "--kubeconfig", kubeconfig, *where, "--", *argv],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout

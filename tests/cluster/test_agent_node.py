@@ -5,113 +5,24 @@ interface in the pod netns) and CDI (runc moves the pre-built link at container 
 
 from __future__ import annotations
 
-import json
-import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from agent_process import AgentProcess
-from kube import Kube, busybox_pod, netns_exec, sandbox_pid
-
-DRIVER = "netclaim.io"
-OUR_LINK_PREFIXES = ("nc", "nt")
-
-
-def host_links() -> set[str]:
-    links = json.loads(
-        subprocess.run(
-            ["ip", "-j", "link", "show"], capture_output=True, text=True, check=True
-        ).stdout
-    )
-    return {link["ifname"] for link in links}
-
-
-def our_links() -> set[str]:
-    return {n for n in host_links() if n.startswith(OUR_LINK_PREFIXES)}
-
-
-def net_config(kind: str, ifname: str, mtu: int, address: str, **device: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "netclaim.io/v1alpha1",
-        "kind": "NetworkConfig",
-        "device": {"kind": kind, **device},
-        "interface": {"name": ifname, "mtu": mtu, "addresses": [address]},
-    }
-
-
-def claim_pod(name: str, namespace: str, claim: dict[str, str]) -> dict[str, Any]:
-    """A pod using `claim` as `net`; its container lists the claim so that in CDI mode the
-    runtime applies the claim's CDI devices (netDevices) to it."""
-    return busybox_pod(
-        name,
-        namespace,
-        resourceClaims=[{"name": "net", **claim}],
-        container={"resources": {"claims": [{"name": "net"}]}},
-    )
-
-
-def claim_spec(
-    device_class: str, config: dict[str, Any], selector: str | None = None
-) -> dict[str, Any]:
-    exactly: dict[str, Any] = {"deviceClassName": device_class}
-    if selector:
-        exactly["selectors"] = [{"cel": {"expression": selector}}]
-    return {
-        "devices": {
-            "requests": [{"name": "net", "exactly": exactly}],
-            "config": [{"requests": ["net"], "opaque": {"driver": DRIVER, "parameters": config}}],
-        }
-    }
-
-
-def pod_interface(
-    pod: dict[str, Any], containerd_socket: str, ctr: str, ifname: str
-) -> dict[str, Any]:
-    out = netns_exec(sandbox_pid(pod, containerd_socket, ctr), "ip", "-j", "addr", "show", ifname)
-    [link] = json.loads(out)
-    return dict(link)
-
-
-def wait_gone(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 90) -> None:
-    kube.wait_for(
-        f"{kind} {namespace}/{name} deleted",
-        lambda: kube.get("v1", kind, name, namespace) is None,
-        timeout,
-    )
-
-
-@pytest.fixture
-def standin_nic() -> Iterator[str]:
-    """A veth pair standing in for a NIC; its names avoid the agent's own link prefixes."""
-    nic = f"ctnic{secrets.token_hex(3)}"
-    subprocess.run(
-        ["ip", "link", "add", nic, "mtu", "1500", "type", "veth", "peer", "name", f"{nic}p"],
-        check=True,
-    )
-    subprocess.run(["ip", "link", "set", nic, "up"], check=True)
-    subprocess.run(["ip", "link", "set", f"{nic}p", "up"], check=True)
-    yield nic
-    subprocess.run(["ip", "link", "del", nic], check=False, capture_output=True)
-
-
-def _claim_of(kube: Kube, pod: dict[str, Any], namespace: str) -> dict[str, Any]:
-    statuses = pod["status"].get("resourceClaimStatuses") or []
-    name = statuses[0]["resourceClaimName"]
-    claim = kube.get("resource.k8s.io/v1", "ResourceClaim", name, namespace)
-    assert claim is not None
-    return claim
-
-
-def _wait_network_data(kube: Kube, pod: dict[str, Any], namespace: str) -> dict[str, Any]:
-    def reported() -> dict[str, Any] | None:
-        devices = _claim_of(kube, pod, namespace).get("status", {}).get("devices") or []
-        return devices[0] if devices and devices[0].get("networkData") else None
-
-    return dict(kube.wait_for("claim status.devices[].networkData", reported, timeout=30))
+from kube import Kube
+from workload import (
+    DRIVER,
+    claim_pod,
+    claim_spec,
+    host_links,
+    net_config,
+    our_links,
+    pod_interface,
+    wait_gone,
+    wait_network_data,
+)
 
 
 def test_template_claim_gives_the_pod_a_veth(
@@ -143,7 +54,7 @@ def test_template_claim_gives_the_pod_a_veth(
     assert "UP" in link["flags"]
     assert {(a["local"], a["prefixlen"]) for a in link["addr_info"]} >= {("10.99.1.10", 24)}
 
-    status = _wait_network_data(kube, pod, namespace)
+    status = wait_network_data(kube, pod, namespace)
     assert status["driver"] == DRIVER
     assert status["networkData"]["interfaceName"] == "net1"
     assert "10.99.1.10/24" in status["networkData"]["ips"]
