@@ -178,7 +178,11 @@ def test_veth_nri_lifecycle(
     assert result.error is None, result.error
     assert result.network[0].hardware_address == "02:00:00:0a:fa:02"
     assert result.network[0].ips == ("10.250.0.2/24", "fd00:250::2/64")
-    assert host_links() == before, "NRI mode creates nothing before the sandbox exists"
+    # Prepare makes the pair (down, temp name) so that the runtime's hook only moves it.
+    made = host_links() - before
+    assert {n[:2] for n in made} == {"nc", "nt"}, made
+    [pod_end] = [n for n in made if n.startswith("nt")]
+    assert "UP" not in ip_json("link", "show", "dev", pod_end)[0]["flags"]
     spec = json.loads((harness.cdi_dir / f"netclaim.io-{ref.uid}.json").read_text())
     assert "netDevices" not in json.dumps(spec)
 
@@ -191,6 +195,13 @@ def test_veth_nri_lifecycle(
     assert "UP" in ip_json("link", "show", "dev", host_end)[0]["flags"]
 
     harness.driver.attach_pod("pod-1", netns_path(pod))  # runtimes retry: must be harmless
+    assert_pod_interface(pod)
+
+    # Detach deletes the pair; a sandbox that comes back (or a pair lost after Prepare to a
+    # reboot) gets it made again.
+    harness.driver.detach_pod("pod-1", netns_path(pod))
+    assert host_end not in host_links()
+    harness.driver.attach_pod("pod-1", netns_path(pod))
     assert_pod_interface(pod)
 
     harness.driver.detach_pod("pod-1", netns_path(pod))
@@ -379,14 +390,12 @@ def test_kinds_needing_kernel_modules(
     ref, result = harness.prepare(
         [("net", device.name)], [opaque(network_config(addresses=["10.250.0.2/24"]))]
     )
+    # Prepare creates the link, so a missing module fails the claim there, before any pod.
+    if result.error and f"kernel module '{kind}' is not available" in result.error:
+        harness.assert_clean()
+        pytest.skip(f"kernel module {kind.value!r} is not available in this kernel: {result.error}")
     assert result.error is None, result.error
-    try:
-        harness.driver.attach_pod("pod-1", netns_path(pod))
-    except DeviceError as exc:
-        assert harness.driver.unprepare([ref]) == {ref.uid: None}
-        if f"kernel module '{kind}' is not available" in str(exc):
-            pytest.skip(f"kernel module {kind.value!r} is not available in this kernel: {exc}")
-        raise
+    harness.driver.attach_pod("pod-1", netns_path(pod))
     assert "UP" in oracle_link(pod, "net1")["flags"]
     harness.driver.detach_pod("pod-1", netns_path(pod))
     assert harness.driver.unprepare([ref]) == {ref.uid: None}
@@ -459,9 +468,12 @@ def test_default_route_interface_is_protected() -> None:
     uplinks = {route["dev"] for route in ip_json("route", "show", "default")}
     assert uplinks
     assert uplinks <= netlink.protected_ifnames()
+    assert all(map(netlink.is_protected, uplinks))
+    assert not netlink.is_protected("lo")
     for name in uplinks:
+        # Removing no addresses would change nothing even if the guard were broken.
         with pytest.raises(DeviceError, match="default route"):
-            netlink._guard_host(name, None)
+            netlink.remove_addresses(name, [])
 
 
 def test_two_claims_one_pod_get_distinct_interfaces(

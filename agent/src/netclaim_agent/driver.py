@@ -47,7 +47,7 @@ class Driver:
         injection: Injection,
         netns_dir: Path = Path("/var/run/netns"),
         sysfs_root: Path = Path("/sys"),
-        protected_ifnames: Callable[[], frozenset[str]] = netlink.protected_ifnames,
+        is_protected: Callable[[str], bool] = netlink.is_protected,
     ) -> None:
         self.node_name = node_name
         self._fetch_claim = fetch_claim
@@ -56,7 +56,7 @@ class Driver:
         self._injection = injection
         self._netns_dir = netns_dir
         self._sysfs_root = sysfs_root
-        self._protected_ifnames = protected_ifnames
+        self._is_protected = is_protected
         self._checkpoint = Checkpoint(state_dir / CHECKPOINT_FILE)
         self._lock = threading.RLock()
         self._records: dict[str, ClaimRecord] = self._checkpoint.load()
@@ -179,7 +179,7 @@ class Driver:
             if leftover is not None:
                 self._undo(leftover)
             allocation = read_claim(claim, ref)
-            probe = HostProbe(sysfs_root=self._sysfs_root, protected=self._protected_ifnames())
+            probe = HostProbe(sysfs_root=self._sysfs_root, is_protected=self._is_protected)
             plan = plan_claim(
                 allocation,
                 resolve(allocation, self._inventory, probe),

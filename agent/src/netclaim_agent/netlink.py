@@ -12,10 +12,12 @@ import errno
 import ipaddress
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
@@ -23,6 +25,7 @@ from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 
 from netclaim_agent.errors import DeviceError, KernelModuleMissing
 from netclaim_agent.linknames import require_ifname, require_mac
+from netclaim_agent.routewatch import RouteChanges
 from netclaim_agent.threadns import NetnsGone, thread_in_netns
 
 log = logging.getLogger(__name__)
@@ -117,7 +120,36 @@ def find_link_by_mac(mac: str, netns: str | None = None) -> str | None:
     return None
 
 
-def _uplinks(ipr: Any) -> set[int]:
+class _UplinkCache:
+    """The uplink indexes per netns, dumped again only after a default route changed.
+
+    Keyed by the calling thread's netns: the agent works in the host's, but discovery and
+    tests may run whole in another one."""
+
+    MAX_NETNS = 8  # more than the agent ever sees; tests churn through namespaces
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_netns: dict[tuple[int, int], tuple[RouteChanges, frozenset[int]]] = {}
+
+    def get(self, ipr: Any) -> frozenset[int]:
+        """`ipr` must be a handle in the calling thread's own netns."""
+        ns = _THREAD_NETNS.stat()
+        key = (ns.st_dev, ns.st_ino)
+        with self._lock:
+            changes, uplinks = self._by_netns.get(key) or (RouteChanges(), frozenset())
+            # Drain first, dump second: a change during the dump is seen on the next call.
+            if changes.changed():
+                uplinks = frozenset(_dump_uplinks(ipr))
+            if key not in self._by_netns and len(self._by_netns) >= self.MAX_NETNS:
+                for old, _ in self._by_netns.values():
+                    old.close()
+                self._by_netns.clear()
+            self._by_netns[key] = (changes, uplinks)
+            return uplinks
+
+
+def _dump_uplinks(ipr: Any) -> set[int]:
     """Indexes of the links that carry a default route (IPv4 or IPv6)."""
     uplinks: set[int] = set()
     for family in (2, 10):  # AF_INET, AF_INET6
@@ -127,7 +159,15 @@ def _uplinks(ipr: Any) -> set[int]:
     return uplinks
 
 
-def _carries_uplink(msg: Any, uplinks: set[int]) -> bool:
+_THREAD_NETNS = Path("/proc/thread-self/ns/net")
+_UPLINKS = _UplinkCache()
+
+
+def _uplinks(ipr: Any) -> frozenset[int]:
+    return _UPLINKS.get(ipr)
+
+
+def _carries_uplink(msg: Any, uplinks: frozenset[int]) -> bool:
     """The link is an uplink, or is stacked on one (macvlan, vlan... of it)."""
     lower = msg.get("IFLA_LINK")
     return bool(msg["index"] in uplinks or (lower in uplinks and lower != msg["index"]))
@@ -141,6 +181,18 @@ def protected_ifnames() -> frozenset[str]:
     return frozenset(str(m.get("IFLA_IFNAME")) for m in links if _carries_uplink(m, uplinks))
 
 
+def is_protected(name: str) -> bool:
+    """Is `name` a default-route interface of the host netns, or stacked on one?"""
+    require_ifname(name)
+    with handle() as ipr:
+        index = _index(ipr, name)
+        return index is not None and _on_uplink(ipr, index)
+
+
+def _on_uplink(ipr: Any, index: int) -> bool:
+    return _carries_uplink(retry_dump(lambda: ipr.get_links(index))[0], _uplinks(ipr))
+
+
 def _route_oifs(route: Any) -> set[int]:
     oifs = {int(route.get("RTA_OIF"))} if route.get("RTA_OIF") else set()
     for hop in route.get("RTA_MULTIPATH") or ():
@@ -148,20 +200,21 @@ def _route_oifs(route: Any) -> set[int]:
     return oifs
 
 
-def _guard_host(name: str, netns: str | None) -> None:
+def _refuse_uplink(ipr: Any, index: int, name: str) -> None:
     """Refuse to touch a host link that protected_ifnames() would name.
 
-    Looks at that one link only (a route dump and one link get), not at every link: it runs
-    before each host-side change on the Prepare and hook paths."""
-    if netns is not None:
-        return
-    with handle() as ipr:
-        index = _index(ipr, name)
-        if index is None:
-            return  # the change itself reports the missing link
-        uplinks = _uplinks(ipr)
-        if _carries_uplink(retry_dump(lambda: ipr.get_links(index))[0], uplinks):
-            raise DeviceError(f"refusing to change {name!r}: it carries the node's default route")
+    Looks at that one link through the caller's handle (one route dump per family and one
+    link get), not at every link: it runs before each host-side change."""
+    if _on_uplink(ipr, index):
+        raise DeviceError(f"refusing to change {name!r}: it carries the node's default route")
+
+
+def _lookup(ipr: Any, name: str, netns: str | None) -> int | None:
+    """Index of `name`; in the host netns also the default-route check before any change."""
+    index = _index(ipr, name)
+    if index is not None and netns is None:
+        _refuse_uplink(ipr, index, name)
+    return index
 
 
 def _netlink_call(what: str, call: Callable[[], Any], *, tolerate: int | None = None) -> bool:
@@ -202,13 +255,13 @@ def create_stacked(kind: str, name: str, parent: str, mode: str) -> bool:
     """Create a macvlan or ipvlan link on `parent` in the host netns."""
     require_ifname(name)
     require_ifname(parent)
-    _guard_host(parent, None)  # children of the uplink would share its wire and its fate
     if kind == "ipvlan":
         mode_attr: dict[str, Any] = {"ipvlan_mode": _IPVLAN_MODES[mode]}
     else:
         mode_attr = {f"{kind}_mode": mode}
     with handle() as ipr:
-        lower = _index(ipr, parent)
+        # Children of the uplink would share its wire and its fate: checked like a change.
+        lower = _lookup(ipr, parent, None)
         if lower is None:
             raise LinkNotFound(f"parent interface {parent!r} not found")
         return _add_link(
@@ -233,9 +286,8 @@ def create_dummy(name: str) -> bool:
 def delete_link(name: str, netns: str | None = None) -> bool:
     """Delete a link; False if it was already gone (ENODEV)."""
     require_ifname(name)
-    _guard_host(name, netns)
     with handle(netns) as ipr:
-        index = _index(ipr, name)
+        index = _lookup(ipr, name, netns)
         if index is None:
             return False
         return _netlink_call(
@@ -250,14 +302,13 @@ def move_link(name: str, *, to_netns: str | None, new_name: str, from_netns: str
     """
     require_ifname(name)
     require_ifname(new_name)
-    _guard_host(name, from_netns)
     try:
         target = os.open(to_netns or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise NetnsGone(f"network namespace {to_netns}: {exc.strerror}") from exc
     try:
         with handle(from_netns) as ipr:
-            index = _index(ipr, name)
+            index = _lookup(ipr, name, from_netns)
             if index is None:
                 raise LinkNotFound(f"interface {name!r} not found")
             _netlink_call(f"set {name} down", lambda: ipr.link("set", index=index, state="down"))
@@ -284,10 +335,9 @@ def configure_link(
     Re-running it is harmless: existing addresses and routes (EEXIST) are kept.
     """
     require_ifname(name)
-    _guard_host(name, netns)
     interfaces = _interfaces(addresses)
     with handle(netns) as ipr:
-        index = _index(ipr, name)
+        index = _lookup(ipr, name, netns)
         if index is None:
             raise LinkNotFound(f"interface {name!r} not found")
         current = _link_info(ipr, index)
@@ -352,7 +402,6 @@ def set_vf(
 ) -> None:
     """Apply VLAN / trust / spoof-check to one VF through its PF (host netns)."""
     require_ifname(pf)
-    _guard_host(pf, None)
     settings: dict[str, Any] = {"vf": vf_index}
     if vlan is not None:
         settings["vlan"] = vlan
@@ -363,7 +412,7 @@ def set_vf(
     if len(settings) == 1:
         return
     with handle() as ipr:
-        index = _index(ipr, pf)
+        index = _lookup(ipr, pf, None)
         if index is None:
             raise LinkNotFound(f"physical function {pf!r} not found")
         _netlink_call(
@@ -375,9 +424,8 @@ def rename_link(name: str, new_name: str, netns: str | None = None) -> None:
     """Rename a link (taken down first: the kernel refuses to rename a running link)."""
     require_ifname(name)
     require_ifname(new_name)
-    _guard_host(name, netns)
     with handle(netns) as ipr:
-        index = _index(ipr, name)
+        index = _lookup(ipr, name, netns)
         if index is None:
             raise LinkNotFound(f"interface {name!r} not found")
         _netlink_call(f"set {name} down", lambda: ipr.link("set", index=index, state="down"))
@@ -389,10 +437,9 @@ def rename_link(name: str, new_name: str, netns: str | None = None) -> None:
 def remove_addresses(name: str, addresses: Sequence[str], netns: str | None = None) -> None:
     """Remove addresses we added; ones already gone (EADDRNOTAVAIL) are fine."""
     require_ifname(name)
-    _guard_host(name, netns)
     interfaces = _interfaces(addresses)
     with handle(netns) as ipr:
-        index = _index(ipr, name)
+        index = _lookup(ipr, name, netns)
         if index is None:
             return
         for iface in interfaces:

@@ -65,7 +65,7 @@ def make_driver(tmp_path: Path, fake_sysfs: Path) -> DriverFactory:
             injection=injection,
             netns_dir=tmp_path / "netns",
             sysfs_root=fake_sysfs,
-            protected_ifnames=lambda: frozenset(protected),
+            is_protected=lambda name: name in protected,
         )
         return driver, api
 

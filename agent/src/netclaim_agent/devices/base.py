@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -99,7 +99,12 @@ class HostProbe:
     """Read-only access to the host for `gather`; sysfs root is configurable for tests."""
 
     sysfs_root: Path = Path("/sys")
-    protected: frozenset[str] = field(default_factory=frozenset)
+    is_protected: Callable[[str], bool] = lambda _name: False
+    """Default-route interface or stacked on it (checked per name: a full link dump would
+    grow with the number of pods on the node)."""
+
+    def protected_among(self, *names: str | None) -> frozenset[str]:
+        return frozenset(n for n in names if n and self.is_protected(n))
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ class DeviceHandler:
 
     # -- reading the host (before planning) ---------------------------------------------
     def gather(self, device: InventoryDevice, config: DeviceConfig, probe: HostProbe) -> HostFacts:
-        return HostFacts(protected=probe.protected)
+        return HostFacts(protected=probe.protected_among(device.ifname, config.parent))
 
     # -- pure planning --------------------------------------------------------------------
     def plan(self, given: PlanInput) -> DevicePlan:

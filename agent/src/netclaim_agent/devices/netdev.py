@@ -73,9 +73,11 @@ class VirtualNetdevHandler(NetdevHandler):
         self.create(plan)
 
     def prepare(self, plan: DevicePlan) -> None:
+        # Creating links is the slow netlink work (tens of ms for a veth pair): done here, so
+        # the runtime's hook only moves and configures.
+        self._create_fresh(plan)
         if plan.injection is not Injection.CDI:
             return
-        self._create_fresh(plan)
         netlink.configure_link(
             require_host_name(plan), mtu=plan.mtu, mac=plan.mac, addresses=plan.addresses
         )
@@ -145,7 +147,8 @@ class HostNetdevHandler(NetdevHandler):
 
     def gather(self, device: InventoryDevice, config: DeviceConfig, probe: HostProbe) -> HostFacts:
         link = netlink.link_info(device.ifname) if device.ifname else None
-        return HostFacts(protected=probe.protected, link=link)
+        protected = probe.protected_among(device.ifname, config.parent)
+        return HostFacts(protected=protected, link=link)
 
     def problems(self, given: PlanInput) -> list[str]:
         found = super().problems(given)
