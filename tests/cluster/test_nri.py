@@ -263,6 +263,10 @@ def test_a_containerd_restart_loses_nothing(
     containerd_socket: str,
     ctr: str,
 ) -> None:
+    """containerd 2.2 sends no StopPodSandbox for sandboxes older than its restart, so a host
+    device cannot be given back in a hook then: a physical NIC returns to the host netns with
+    the netns and Unprepare renames it (tests/netns, ..._kernel_returned_...); a veth stand-in
+    would die with the netns, so this test uses a veth claim only."""
     links_before = our_links()
     _veth_claim(kube, namespace, "old", device_classes, address="10.99.10.10/24")
     kube.create(claim_pod("old-pod", namespace, {"resourceClaimName": "old"}))

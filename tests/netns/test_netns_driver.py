@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from agent_testdata import build_fake_sysfs, claim, network_config, opaque
-from netns_helpers import NETNS_DIR, host_links, in_netns, ip_json
+from netns_helpers import NETNS_DIR, host_links, in_netns, ip, ip_json
 
 import netclaim_agent
 from netclaim_agent import netlink
@@ -311,6 +311,33 @@ def test_host_device_goes_back_with_name_and_mtu(
     assert (home["mtu"], home["address"]) == (1496, mac)
     assert [a for a in home["addr_info"] if a["scope"] == "global"] == []
     assert harness.driver.unprepare([ref]) == {ref.uid: None}
+    harness.assert_clean()
+
+
+def test_host_device_the_kernel_returned_under_its_pod_name_is_renamed_at_unprepare(
+    harness_for: Callable[..., Harness], make_netns: Callable[[], str], standin_nic: tuple[str, str]
+) -> None:
+    """No StopPodSandbox came (containerd 2.2 sends none for sandboxes older than its last
+    restart); the netns died and the kernel put the physical NIC back in the host netns still
+    named as in the pod. Unprepare finds it by MAC and restores it. (A veth stand-in would die
+    with the netns, so the test moves it out by hand, as the kernel does with a real NIC.)"""
+    nic, _ = standin_nic
+    mac = ip_json("link", "show", "dev", nic)[0]["address"]
+    device = InventoryDevice(name="nic0", kind=DeviceKind.HOST_DEVICE, ifname=nic)
+    harness = harness_for(Injection.NRI, {"nic0": device})
+    pod = make_netns()
+    ref, result = harness.prepare([("net", "nic0")], [opaque(POD_CONFIG)])
+    assert result.error is None, result.error
+    harness.driver.attach_pod("pod-1", netns_path(pod))
+    ip("link", "set", "net1", "netns", str(os.getpid()), netns=pod)  # our (host) netns
+    ip("netns", "del", pod)
+    assert netlink.link_info(nic) is None and netlink.link_info("net1") is not None
+
+    assert harness.driver.unprepare([ref]) == {ref.uid: None}
+    [home] = ip_json("addr", "show", "dev", nic)
+    assert (home["mtu"], home["address"]) == (1496, mac)
+    assert [a for a in home["addr_info"] if a["scope"] == "global"] == []
+    assert netlink.link_info("net1") is None
     harness.assert_clean()
 
 
