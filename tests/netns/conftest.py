@@ -11,14 +11,17 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "agent"))
 
+from driver_harness import Harness
 from netns_helpers import host_links, ip
+
+from netclaim_agent.model import Injection, InventoryDevice
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +68,15 @@ def standin_nic(require_root: None) -> Iterator[tuple[str, str]]:
     yield nic, peer
     for name in (nic, peer):
         subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=10, check=False)
+
+
+@pytest.fixture
+def harness_for(tmp_path: Path) -> Callable[..., Harness]:
+    def factory(
+        injection: Injection,
+        inventory: Mapping[str, InventoryDevice],
+        sysfs_root: Path = Path("/sys"),
+    ) -> Harness:
+        return Harness(tmp_path, injection, inventory, sysfs_root)
+
+    return factory

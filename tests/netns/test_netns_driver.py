@@ -12,19 +12,19 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agent_testdata import build_fake_sysfs, claim, network_config, opaque
+from driver_harness import Harness
 from netns_helpers import NETNS_DIR, host_links, in_netns, ip, ip_json
 
 import netclaim_agent
 from netclaim_agent import netlink
-from netclaim_agent.driver import Driver
 from netclaim_agent.errors import DeviceError
-from netclaim_agent.model import ClaimRef, DeviceKind, Injection, InventoryDevice, PrepareResult
+from netclaim_agent.model import DeviceKind, Injection, InventoryDevice
 
 pytestmark = pytest.mark.netns
 
@@ -39,66 +39,6 @@ POD_CONFIG = network_config(
     ],
     sysctls={"ipv4.rp_filter": 2, "ipv6.accept_ra": 0},
 )
-
-
-class Harness:
-    """A Driver on temp dirs whose API server is a dict."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        injection: Injection,
-        inventory: Mapping[str, InventoryDevice],
-        sysfs_root: Path = Path("/sys"),
-    ) -> None:
-        self.api: dict[str, Mapping[str, Any]] = {}
-        self.tmp_path = tmp_path
-        self.cdi_dir = tmp_path / "cdi"
-        self.state_dir = tmp_path / "state"
-        self.inventory = dict(inventory)
-        self.injection = injection
-        self.sysfs_root = sysfs_root
-        self.driver = self.restart()
-
-    def restart(self) -> Driver:
-        self.driver = Driver(
-            node_name="node-a",
-            fetch_claim=lambda ref: self.api[ref.uid],
-            inventory=self.inventory.get,
-            state_dir=self.state_dir,
-            cdi_dir=self.cdi_dir,
-            injection=self.injection,
-            netns_dir=NETNS_DIR,
-            sysfs_root=self.sysfs_root,
-        )
-        return self.driver
-
-    def prepare(
-        self, devices: list[tuple[str, str]], configs: list[dict[str, Any]], pod_uid: str = "pod-1"
-    ) -> tuple[ClaimRef, PrepareResult]:
-        ref, body = claim(devices, configs, pod_uid=pod_uid)
-        self.api[ref.uid] = body
-        return ref, self.driver.prepare([ref])[ref.uid]
-
-    def checkpoint(self) -> dict[str, Any]:
-        path = self.state_dir / "checkpoint.json"
-        return json.loads(path.read_text())["claims"] if path.exists() else {}
-
-    def assert_clean(self) -> None:
-        assert self.checkpoint() == {}
-        assert not self.cdi_dir.exists() or not any(self.cdi_dir.iterdir())
-
-
-@pytest.fixture
-def harness_for(tmp_path: Path) -> Callable[..., Harness]:
-    def factory(
-        injection: Injection,
-        inventory: Mapping[str, InventoryDevice],
-        sysfs_root: Path = Path("/sys"),
-    ) -> Harness:
-        return Harness(tmp_path, injection, inventory, sysfs_root)
-
-    return factory
 
 
 def netns_path(name: str) -> str:

@@ -111,3 +111,53 @@ class Injection(enum.StrEnum):
     """The NRI RunPodSandbox hook moves or creates it in the pod netns (survives restarts)."""
     CDI = "cdi"
     """runc moves it at container creation from the CDI spec's `netDevices` (no NRI needed)."""
+
+
+MPTCP_ENDPOINT_FLAGS = ("signal", "subflow", "backup", "fullmesh")
+
+
+@dataclass(frozen=True)
+class MptcpEndpoint:
+    """One in-kernel path-manager endpoint: a local address and what to do with it."""
+
+    address: str | None
+    """None only in a config (each of the interface's addresses); plans name one."""
+    flags: tuple[str, ...]
+    """Any of MPTCP_ENDPOINT_FLAGS; signal announces it, subflow opens subflows from it."""
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class MptcpSettings:
+    """MPTCP for one pod netns (limits and `enabled` are netns-wide; endpoints per address)."""
+
+    enabled: bool | None = None
+    subflows: int | None = None
+    add_addr_accepted: int | None = None
+    endpoints: tuple[MptcpEndpoint, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> MptcpSettings:
+        endpoints = record.get("endpoints") or ()
+        assert isinstance(endpoints, list | tuple)
+        return cls(
+            enabled=_optional_bool(record.get("enabled")),
+            subflows=_optional_int(record.get("subflows")),
+            add_addr_accepted=_optional_int(record.get("add_addr_accepted")),
+            endpoints=tuple(
+                MptcpEndpoint(
+                    address=None if e.get("address") is None else str(e["address"]),
+                    flags=tuple(str(f) for f in e["flags"]),
+                    port=_optional_int(e.get("port")),
+                )
+                for e in endpoints
+            ),
+        )
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def _optional_bool(value: object) -> bool | None:
+    return None if value is None else bool(value)

@@ -20,13 +20,13 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 from netclaim_agent import DRIVER_NAME
 from netclaim_agent.errors import ConfigError
 from netclaim_agent.linknames import ifname_problem, mac_problem
-from netclaim_agent.model import DeviceKind
+from netclaim_agent.model import DeviceKind, MptcpEndpoint, MptcpSettings
 
 API_VERSION = "netclaim.io/v1alpha1"
 CONFIG_KIND = "NetworkConfig"
 MAX_PARAMETERS_BYTES = 10 * 1024
 """The API server caps a RawExtension at 10 KiB; anything bigger did not come from it."""
-SECTIONS = ("device", "interface")
+SECTIONS = ("device", "interface", "mptcp")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class DeviceConfig:
     addresses: tuple[str, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     sysctls: tuple[tuple[str, int], ...] = ()
+    mptcp: MptcpSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,48 @@ def _meaning_problems(
     for i, route in enumerate(interface.get("routes", ())):
         path = f"{routes_origin}.interface.routes[{i}]"
         problems.extend(_route_problems(route, path, families))
+    endpoints_origin = origin.get("mptcp.endpoints", "config")
+    addresses = _interface_ips(interface.get("addresses", ()))
+    claimed: set[str] = set()
+    for i, endpoint in enumerate(merged["mptcp"].get("endpoints", ())):
+        path = f"{endpoints_origin}.mptcp.endpoints[{i}]"
+        problems.extend(_endpoint_problems(endpoint, path, addresses))
+        # The kernel keeps one endpoint per address: a second one would be silently dropped.
+        mine = {endpoint["address"]} if "address" in endpoint else (addresses or set())
+        for address in sorted(mine & claimed):
+            problems.append(f"{path}: {address} already has an endpoint (one per address)")
+        claimed |= mine
+    return problems
+
+
+def _interface_ips(addresses: Iterable[str]) -> set[str] | None:
+    """The plain IPs of the interface, or None if an address did not parse (reported apart)."""
+    try:
+        return {str(ipaddress.ip_interface(a).ip) for a in addresses}
+    except ValueError:
+        return None
+
+
+def _endpoint_problems(
+    endpoint: Mapping[str, Any], path: str, addresses: set[str] | None
+) -> list[str]:
+    problems = []
+    flags = set(endpoint["flags"])
+    if {"signal", "fullmesh"} <= flags:
+        problems.append(f"{path}.flags: signal and fullmesh exclude each other (kernel rule)")
+    if "port" in endpoint and "signal" not in flags:
+        problems.append(f"{path}.port: only a signal endpoint has a port")
+    text = endpoint.get("address")
+    if text is None:
+        if addresses == set():
+            problems.append(f"{path}.address: unset, and interface.addresses is empty")
+        return problems
+    try:
+        address = str(ipaddress.ip_address(text))
+    except ValueError:
+        return [*problems, f"{path}.address: {text!r} is not an IP address (no prefix)"]
+    if addresses is not None and address not in addresses:
+        problems.append(f"{path}.address: {address} is not one of interface.addresses")
     return problems
 
 
@@ -220,4 +263,24 @@ def _to_device_config(merged: Mapping[str, Mapping[str, Any]]) -> DeviceConfig:
             for r in interface.get("routes", ())
         ),
         sysctls=tuple(sorted(interface.get("sysctls", {}).items())),
+        mptcp=_mptcp_settings(merged["mptcp"]),
+    )
+
+
+def _mptcp_settings(section: Mapping[str, Any]) -> MptcpSettings | None:
+    if not section:
+        return None
+    limits = section.get("limits") or {}
+    return MptcpSettings(
+        enabled=section.get("enabled"),
+        subflows=limits.get("subflows"),
+        add_addr_accepted=limits.get("addAddrAccepted"),
+        endpoints=tuple(
+            MptcpEndpoint(
+                address=str(ipaddress.ip_address(e["address"])) if "address" in e else None,
+                flags=tuple(e["flags"]),
+                port=e.get("port"),
+            )
+            for e in section.get("endpoints", ())
+        ),
     )

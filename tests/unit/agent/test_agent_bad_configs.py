@@ -284,6 +284,69 @@ CASES: list[tuple[str, list[tuple[str, str]], list[dict[str, Any]], Injection, l
         ["interface.mac", "ipvlan"],
     ),
     (
+        "mptcp-signal-and-fullmesh",
+        VETH,
+        [opaque(cfg_raw(mptcp={"endpoints": [{"flags": ["signal", "fullmesh"]}]}))],
+        Injection.NRI,
+        ["mptcp.endpoints[0].flags", "exclude each other"],
+    ),
+    (
+        "mptcp-unknown-flag",
+        VETH,
+        [opaque(cfg_raw(mptcp={"endpoints": [{"flags": ["fast"]}]}))],
+        Injection.NRI,
+        [".mptcp.endpoints[0].flags[0]", "fast"],
+    ),
+    (
+        "mptcp-foreign-address",
+        VETH,
+        [
+            opaque(
+                {
+                    **CFG(addresses=["10.0.0.2/24"]),
+                    "mptcp": {"endpoints": [{"address": "10.0.0.3", "flags": ["signal"]}]},
+                }
+            )
+        ],
+        Injection.NRI,
+        ["mptcp.endpoints[0].address", "10.0.0.3 is not one of interface.addresses"],
+    ),
+    (
+        "mptcp-two-endpoints-one-address",
+        VETH,
+        [
+            opaque(
+                {
+                    **CFG(addresses=["10.0.0.2/24"]),
+                    "mptcp": {"endpoints": [{"flags": ["signal"]}, {"flags": ["backup"]}]},
+                }
+            )
+        ],
+        Injection.NRI,
+        ["mptcp.endpoints[1]: 10.0.0.2 already has an endpoint"],
+    ),
+    (
+        "mptcp-port-without-signal",
+        VETH,
+        [opaque(cfg_raw(mptcp={"endpoints": [{"flags": ["subflow"], "port": 8080}]}))],
+        Injection.NRI,
+        ["mptcp.endpoints[0].port", "only a signal endpoint"],
+    ),
+    (
+        "mptcp-limit-too-high",
+        VETH,
+        [opaque(cfg_raw(mptcp={"limits": {"subflows": 9}}))],
+        Injection.NRI,
+        [".mptcp.limits.subflows", "9"],
+    ),
+    (
+        "mptcp-with-cdi",
+        VETH,
+        [opaque(cfg_raw(mptcp={"enabled": True}))],
+        Injection.CDI,
+        ["mptcp: not supported with CDI injection"],
+    ),
+    (
         "class-config-bad",
         VETH,
         [opaque(CFG(mtu=1), source="FromClass")],

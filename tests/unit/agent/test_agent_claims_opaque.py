@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 
 from netclaim_agent.claims import read_claim
 from netclaim_agent.errors import ConfigError
-from netclaim_agent.model import DeviceKind
+from netclaim_agent.model import DeviceKind, MptcpEndpoint, MptcpSettings
 from netclaim_agent.opaque import RouteConfig, config_for, select_configs
 
 SCHEMA = Path(__file__).parents[3] / "agent/src/netclaim_agent/schema/netclaim-config.schema.json"
@@ -82,6 +82,24 @@ def test_full_config_parses_into_frozen_dataclass() -> None:
     assert merged.sysctls == (("ipv4.rp_filter", 2), ("ipv6.accept_ra", 0))
     with pytest.raises(AttributeError):
         merged.mtu = 1  # type: ignore[misc]
+
+
+def test_mptcp_endpoints_without_address_cover_every_interface_address() -> None:
+    document = {
+        **network_config(addresses=["10.0.0.2/24", "fd00::2/64"]),
+        "mptcp": {
+            "enabled": True,
+            "limits": {"subflows": 2, "addAddrAccepted": 1},
+            "endpoints": [{"flags": ["signal"]}],
+        },
+    }
+    merged = config_for("net", select_configs([opaque(document)]))
+    assert merged.mptcp == MptcpSettings(
+        enabled=True,
+        subflows=2,
+        add_addr_accepted=1,
+        endpoints=(MptcpEndpoint(None, ("signal",)),),
+    )
 
 
 def test_semantic_errors_name_the_config_that_set_the_field() -> None:

@@ -221,3 +221,23 @@ def test_explicit_name_taken_by_another_claim_of_the_pod(make_driver: Any) -> No
     error = answers[second_ref.uid].error
     assert error is not None
     assert f"interface.name 'net1' is also used by claim default/first ({first_ref.uid})" in error
+
+
+def test_mptcp_endpoints_get_the_interface_addresses_and_survive_the_checkpoint() -> None:
+    document = {
+        **network_config(addresses=["10.0.0.2/24", "fd00::2/64", "fd00::3/64"]),
+        "mptcp": {
+            "limits": {"subflows": 2},
+            "endpoints": [{"flags": ["subflow"]}],
+        },
+    }
+    veth = InventoryDevice(name="veth", kind=DeviceKind.VETH, slots=4)
+    [plan] = plan_for(veth, document)[0].devices
+    assert plan.mptcp is not None
+    assert plan.mptcp.subflows == 2
+    assert [(e.address, e.flags) for e in plan.mptcp.endpoints] == [
+        ("10.0.0.2", ("subflow",)),
+        ("fd00::2", ("subflow",)),
+        ("fd00::3", ("subflow",)),
+    ]
+    assert DevicePlan.from_record(plan.to_record()) == plan

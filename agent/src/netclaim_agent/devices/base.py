@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from netclaim_agent import netlink, sysctl
+from netclaim_agent import mptcp, netlink, sysctl
 from netclaim_agent.cdi import CdiDevice, DeviceNode, env_name
 from netclaim_agent.claims import AllocatedDevice
 from netclaim_agent.errors import ConfigError, DeviceError
-from netclaim_agent.model import DeviceKind, Injection, InventoryDevice
+from netclaim_agent.model import DeviceKind, Injection, InventoryDevice, MptcpSettings
 from netclaim_agent.netlink import LinkInfo, RouteSpec
 from netclaim_agent.opaque import DeviceConfig
 
@@ -66,6 +67,7 @@ class DevicePlan:
     vf: VfPlan | None = None
     char_devices: tuple[DeviceNode, ...] = ()
     rdma_device: str | None = None
+    mptcp: MptcpSettings | None = None
 
     def to_record(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -78,6 +80,7 @@ class DevicePlan:
         data["addresses"] = tuple(data.get("addresses", ()))
         data["routes"] = tuple(RouteSpec(**r) for r in data.get("routes", ()))
         data["sysctls"] = tuple((str(k), int(v)) for k, v in data.get("sysctls", ()))
+        data["mptcp"] = MptcpSettings.from_record(data["mptcp"]) if data.get("mptcp") else None
         data["vf"] = VfPlan(**data["vf"]) if data.get("vf") else None
         data["char_devices"] = tuple(DeviceNode(**n) for n in data.get("char_devices", ()))
         return cls(**data)
@@ -194,6 +197,7 @@ class DeviceHandler:
             sysctls=config.sysctls,
             char_devices=given.facts.char_devices,
             rdma_device=given.device.rdma_device,
+            mptcp=_mptcp_for(config.mptcp, config.addresses),
         )
 
     def build(self, given: PlanInput, plan: DevicePlan) -> DevicePlan:
@@ -246,6 +250,21 @@ def configure_in_pod(plan: DevicePlan, netns: str) -> None:
     )
     if plan.sysctls:
         sysctl.write_sysctls(name, dict(plan.sysctls), netns=netns)
+    if plan.mptcp is not None:
+        mptcp.apply(plan.mptcp, netns)
+
+
+def _mptcp_for(settings: MptcpSettings | None, addresses: tuple[str, ...]) -> MptcpSettings | None:
+    """The config's endpoints with an address each: unset means every interface address."""
+    if settings is None:
+        return None
+    ips = [str(ipaddress.ip_interface(a).ip) for a in addresses]
+    endpoints = tuple(
+        dataclasses.replace(endpoint, address=address)
+        for endpoint in settings.endpoints
+        for address in ([endpoint.address] if endpoint.address else ips)
+    )
+    return dataclasses.replace(settings, endpoints=endpoints)
 
 
 def _netdev_name(plan: DevicePlan) -> str:

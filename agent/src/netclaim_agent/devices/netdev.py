@@ -42,6 +42,8 @@ class NetdevHandler(DeviceHandler):
                 found.append("interface.routes: not supported with CDI injection (use NRI)")
             if given.config.sysctls:
                 found.append("interface.sysctls: not supported with CDI injection (use NRI)")
+            if given.config.mptcp:
+                found.append("mptcp: not supported with CDI injection (use NRI)")
         return found
 
     def _in_pod(self, plan: DevicePlan, netns: str) -> bool:

@@ -49,6 +49,7 @@ class RdmaHandler(DeviceHandler, kind=DeviceKind.RDMA):
             "interface.addresses": config.addresses or None,
             "interface.routes": config.routes or None,
             "interface.sysctls": config.sysctls or None,
+            "mptcp": config.mptcp,
         }
         found += [
             f"{k}: rdma devices have no netdev (use roce)" for k, v in netdev_fields.items() if v
