@@ -13,10 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from testbed.layout import NODE_NAME
+from testbed import extra_node
+from testbed.layout import KUBELET_ROOT, NODE_NAME, Layout, NodeSpec
 
-REGISTRATION_SOCKET = Path("/var/lib/kubelet/plugins_registry/netclaim.io-reg.sock")
-DRA_SOCKET = Path("/var/lib/kubelet/plugins/netclaim.io/dra.sock")
+DRIVER = "netclaim.io"
 
 
 def free_port() -> int:
@@ -26,22 +26,69 @@ def free_port() -> int:
 
 
 class AgentProcess:
-    def __init__(self, kubeconfig: str, injection: str, state_dir: Path, log_path: Path) -> None:
+    """The agent of the first node, or (given `extra`, an index) of an extra node, run inside
+    that node's netns with its kubelet, NRI and CDI paths."""
+
+    def __init__(
+        self,
+        kubeconfig: str,
+        injection: str,
+        state_dir: Path,
+        log_path: Path,
+        *,
+        layout: Layout | None = None,
+        extra: int | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.injection = injection
         self.state_dir = state_dir
         self.log_path = log_path
+        self.extra = extra
+        self.node: NodeSpec | None = None
+        if extra is not None:
+            assert layout is not None, "an extra node's agent needs the layout"
+            self.node = extra_node.spec(layout, extra)
+        self.address = self.node.address if self.node else "127.0.0.1"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def kubelet_root(self) -> Path:
+        return self.node.kubelet_root if self.node else KUBELET_ROOT
+
+    @property
+    def sockets(self) -> tuple[Path, Path]:
+        return (
+            self.kubelet_root / "plugins_registry" / f"{DRIVER}-reg.sock",
+            self.kubelet_root / "plugins" / DRIVER / "dra.sock",
+        )
+
     def argv(self) -> list[str]:
+        node_flags: list[str] = []
+        prefix: list[str] = []
+        if self.node is not None and self.extra is not None:
+            prefix = ["nsenter", f"--net={extra_node.netns_path(self.extra)}", "--"]
+            node_flags = [
+                "--kubelet-plugins-dir",
+                str(self.node.kubelet_root / "plugins"),
+                "--kubelet-registry-dir",
+                str(self.node.kubelet_root / "plugins_registry"),
+                "--nri-socket",
+                str(self.node.nri_socket),
+                "--cdi-dir",
+                str(self.node.cdi_dir),
+            ]
         return [
+            *prefix,
             sys.executable,
             "-m",
             "netclaim_agent",
             "node",
+            *node_flags,
+            "--metrics-address",
+            self.address,
             "--node-name",
-            NODE_NAME,
+            self.node.name if self.node else NODE_NAME,
             "--kubeconfig",
             self.kubeconfig,
             "--injection",
@@ -74,13 +121,14 @@ class AgentProcess:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+            url = f"http://{self.address}:{self.port}/healthz"
+            with urllib.request.urlopen(url, timeout=1) as r:
                 return bool(r.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+        with urllib.request.urlopen(f"http://{self.address}:{self.port}/metrics", timeout=2) as r:
             return str(r.read().decode())
 
     def kill(self) -> None:
@@ -99,7 +147,7 @@ class AgentProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
             raise AssertionError(f"agent ignored SIGTERM:\n{self.log_tail()}") from None
-        left = [str(p) for p in (REGISTRATION_SOCKET, DRA_SOCKET) if p.exists()]
+        left = [str(p) for p in self.sockets if p.exists()]
         assert not left, f"agent left its sockets behind after SIGTERM: {left}"
         return code
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from testbed import build, node
+from testbed import build, extra_node, node
 from testbed.layout import default_layout
 from testbed.run import TestbedError
 
@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("env", help="print the admin KUBECONFIG path")
     sub.add_parser("status", help="exit 0 if every component runs and the node is Ready")
     sub.add_parser("build", help="only build the pinned components into the cache")
+    for command, text in (
+        ("node-up", "start extra node N (2..9) in its own netns, joined to the running node"),
+        ("node-down", "stop extra node N and remove what node-up made"),
+    ):
+        extra = sub.add_parser(command, help=text)
+        extra.add_argument("index", type=int, help="node number, 2..9")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="testbed: %(message)s"
@@ -42,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if node.is_up(layout) else 1
         elif args.command == "build":
             build.ensure_all_built(layout)
+        elif args.command == "node-up":
+            extra_node.up(layout, args.index)
+        elif args.command == "node-down":
+            extra_node.down(layout, args.index)
     except TestbedError as err:
         print(f"testbed {args.command} failed: {err}", file=sys.stderr)
         return 1

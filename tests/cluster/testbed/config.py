@@ -10,18 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from testbed.layout import (
-    CNI_BRIDGE,
-    KUBELET_ROOT,
-    NODE_NAME,
-    POD_CIDR,
-    SERVICE_CIDR,
-    Layout,
-    versions,
-)
+from testbed.layout import SERVICE_CIDR, Layout, NodeSpec, versions
 
 FEATURE_GATES = {"DRAConsumableCapacity": True, "DRAResourceClaimDeviceStatus": True}
-NRI_SOCKET = Path("/var/run/nri/nri.sock")
 
 
 def feature_gates_flag() -> str:
@@ -56,6 +47,8 @@ def apiserver_argv(layout: Layout) -> list[str]:
         f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
         f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
         f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+        # Extra nodes have names no resolver knows; their InternalIP is on the test bridge.
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",
@@ -104,14 +97,14 @@ def scheduler_argv(layout: Layout) -> list[str]:
     ]
 
 
-def containerd_config(layout: Layout) -> str:
+def containerd_config(layout: Layout, node: NodeSpec) -> str:
     runtime = "plugins.'io.containerd.cri.v1.runtime'"
     return f"""version = 3
-root = '{layout.containerd_root}'
-state = '{layout.containerd_state}'
+root = '{node.containerd_root}'
+state = '{node.containerd_state}'
 
 [grpc]
-  address = '{layout.containerd_socket}'
+  address = '{node.containerd_socket}'
 
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = 'overlayfs'
@@ -123,7 +116,7 @@ state = '{layout.containerd_state}'
   # containerd's own (kubelet asks -998 for sandboxes); clamp instead of failing every pod.
   restrict_oom_score_adj = true
   enable_cdi = true
-  cdi_spec_dirs = ['/etc/cdi', '/var/run/cdi']
+  cdi_spec_dirs = ['/etc/cdi', '{node.cdi_dir}']
   [{runtime}.containerd.runtimes.runc]
     runtime_type = 'io.containerd.runc.v2'
     [{runtime}.containerd.runtimes.runc.options]
@@ -131,31 +124,31 @@ state = '{layout.containerd_state}'
       BinaryName = '{layout.bin / "runc"}'
   [{runtime}.cni]
     bin_dirs = ['{layout.cni_bin}']
-    conf_dir = '/etc/cni/net.d'
+    conf_dir = '{node.cni_conf_dir}'
 
 [plugins.'io.containerd.grpc.v1.cri']
-  stream_server_address = '127.0.0.1'
+  stream_server_address = '{node.address}'
 
 [plugins.'io.containerd.nri.v1.nri']
   disable = false
-  socket_path = '{NRI_SOCKET}'
+  socket_path = '{node.nri_socket}'
 """
 
 
-def cni_conflist() -> str:
+def cni_conflist(node: NodeSpec) -> str:
     return json.dumps(
         {
             "cniVersion": "1.0.0",
-            "name": "netclaim-testbed",
+            "name": node.cni_network,
             "plugins": [
                 {
                     "type": "bridge",
-                    "bridge": CNI_BRIDGE,
+                    "bridge": node.cni_bridge,
                     "isGateway": True,
                     "ipMasq": False,
                     "ipam": {
                         "type": "host-local",
-                        "ranges": [[{"subnet": POD_CIDR}]],
+                        "ranges": [[{"subnet": node.pod_cidr}]],
                         "routes": [{"dst": "0.0.0.0/0"}],
                     },
                 },
@@ -166,27 +159,27 @@ def cni_conflist() -> str:
     )
 
 
-def kubelet_config(layout: Layout) -> str:
+def kubelet_config(layout: Layout, node: NodeSpec, cert: str = "kubelet") -> str:
     pki = layout.pki
-    config = {
+    config: dict[str, object] = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": "127.0.0.1",
-        "healthzBindAddress": "127.0.0.1",
+        "address": node.address,
+        "healthzBindAddress": node.address,
         "readOnlyPort": 0,
         # The host has only cgroup v1; kubelet >= 1.35 refuses it unless told otherwise.
         "failCgroupV1": False,
         "failSwapOn": False,
         "cgroupDriver": "cgroupfs",
-        "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
+        "containerRuntimeEndpoint": f"unix://{node.containerd_socket}",
         "authentication": {
             "anonymous": {"enabled": False},
             "webhook": {"enabled": True},
             "x509": {"clientCAFile": str(pki / "ca.crt")},
         },
         "authorization": {"mode": "Webhook"},
-        "tlsCertFile": str(pki / "kubelet.crt"),
-        "tlsPrivateKeyFile": str(pki / "kubelet.key"),
+        "tlsCertFile": str(pki / f"{cert}.crt"),
+        "tlsPrivateKeyFile": str(pki / f"{cert}.key"),
         # No registry to pull from again: never garbage-collect the imported images.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
@@ -200,15 +193,28 @@ def kubelet_config(layout: Layout) -> str:
         "featureGates": dict(FEATURE_GATES),
         "maxPods": 60,
     }
+    if node.cgroup_root != "/":  # extra nodes: their pods' cgroups apart from the first's
+        config["cgroupRoot"] = node.cgroup_root
+    if node.pod_logs_dir != Path("/var/log/pods"):
+        config["podLogsDir"] = str(node.pod_logs_dir)
+    if node.taints:
+        config["registerWithTaints"] = [_taint(t) for t in node.taints]
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def kubelet_argv(layout: Layout) -> list[str]:
+def _taint(text: str) -> dict[str, str]:
+    key_value, effect = text.rsplit(":", 1)
+    key, value = key_value.split("=", 1)
+    return {"key": key, "value": value, "effect": effect}
+
+
+def kubelet_argv(layout: Layout, node: NodeSpec, kubeconfig: str = "kubelet") -> list[str]:
     return [
         str(layout.bin / "kubelet"),
-        f"--config={layout.config / 'kubelet.yaml'}",
-        f"--kubeconfig={layout.pki / 'kubelet.kubeconfig'}",
-        f"--hostname-override={NODE_NAME}",
-        f"--root-dir={KUBELET_ROOT}",
+        f"--config={node.config_dir / 'kubelet.yaml'}",
+        f"--kubeconfig={layout.pki / f'{kubeconfig}.kubeconfig'}",
+        f"--hostname-override={node.name}",
+        f"--node-ip={node.address}",
+        f"--root-dir={node.kubelet_root}",
         "--v=1",
     ]

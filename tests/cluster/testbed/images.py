@@ -124,9 +124,9 @@ def _busybox_archive(layout: Layout) -> Path:
     return archive
 
 
-def import_images(layout: Layout, ctr: Path) -> None:
+def import_images(layout: Layout, ctr: Path, socket: Path | None = None) -> None:
     """Import the pause and test images into containerd's k8s.io namespace (idempotent)."""
-    address = str(layout.containerd_socket)
+    address = str(socket or layout.containerd_socket)
     present = run([ctr, "--address", address, "-n", "k8s.io", "images", "ls", "-q"]).stdout.split()
     for ref, archive in (
         (versions().pause_image, _pause_archive(layout)),

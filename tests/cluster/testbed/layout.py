@@ -99,6 +99,31 @@ class Layout:
         return self.state / "cni-bin"
 
 
+@dataclass(frozen=True)
+class NodeSpec:
+    """What differs between the node's kubelet+containerd pairs: the first one uses the paths
+    kubelet plugins and runtimes expect; extra nodes (each in its own netns) their own."""
+
+    name: str
+    address: str
+    """kubelet's listen and node address."""
+    kubelet_root: Path
+    containerd_root: Path
+    containerd_state: Path
+    containerd_socket: Path
+    nri_socket: Path
+    cni_conf_dir: Path
+    cni_network: str
+    cni_bridge: str
+    pod_cidr: str
+    cdi_dir: Path
+    config_dir: Path
+    cgroup_root: str = "/"
+    pod_logs_dir: Path = Path("/var/log/pods")
+    taints: tuple[str, ...] = ()
+    """`key=value:Effect`, registered by kubelet."""
+
+
 KUBELET_ROOT = Path("/var/lib/kubelet")
 CNI_CONF_DIR = Path("/etc/cni/net.d")
 CNI_CONF_FILE = CNI_CONF_DIR / "10-netclaim-testbed.conflist"
@@ -115,3 +140,21 @@ def default_layout() -> Layout:
     state_dir = Path(os.environ.get("NETCLAIM_TESTBED_STATE", "/var/lib/netclaim-testbed"))
     logs_dir = Path(os.environ.get("NETCLAIM_TESTBED_LOGS", "/var/log/netclaim-testbed"))
     return Layout(cache=cache_dir, state=state_dir, logs=logs_dir)
+
+
+def main_node(layout: Layout) -> NodeSpec:
+    return NodeSpec(
+        name=NODE_NAME,
+        address="127.0.0.1",
+        kubelet_root=KUBELET_ROOT,
+        containerd_root=layout.containerd_root,
+        containerd_state=layout.containerd_state,
+        containerd_socket=layout.containerd_socket,
+        nri_socket=Path("/var/run/nri/nri.sock"),
+        cni_conf_dir=CNI_CONF_DIR,
+        cni_network="netclaim-testbed",
+        cni_bridge=CNI_BRIDGE,
+        pod_cidr=POD_CIDR,
+        cdi_dir=Path("/var/run/cdi"),
+        config_dir=layout.config,
+    )

@@ -21,6 +21,7 @@ from testbed.layout import (
     KUBELET_ROOT,
     NODE_NAME,
     Layout,
+    main_node,
 )
 from testbed.procs import Service
 from testbed.run import TestbedError, run
@@ -80,11 +81,12 @@ def _link_binaries(layout: Layout) -> None:
 
 def _write_configs(layout: Layout) -> None:
     layout.config.mkdir(parents=True, exist_ok=True)
-    (layout.config / "containerd.toml").write_text(config.containerd_config(layout))
-    (layout.config / "kubelet.yaml").write_text(config.kubelet_config(layout))
+    node = main_node(layout)
+    (layout.config / "containerd.toml").write_text(config.containerd_config(layout, node))
+    (layout.config / "kubelet.yaml").write_text(config.kubelet_config(layout, node))
     for directory in FIXED_DIRS:
         _record_created(layout, directory)
-    CNI_CONF_FILE.write_text(config.cni_conflist())
+    CNI_CONF_FILE.write_text(config.cni_conflist(node))
 
 
 def services(layout: Layout) -> list[Service]:
@@ -109,7 +111,12 @@ def services(layout: Layout) -> list[Service]:
             lambda: probes.socket_ready(layout.containerd_socket),
             env=path_env,
         ),
-        Service("kubelet", config.kubelet_argv(layout), probes.kubelet_ready, env=path_env),
+        Service(
+            "kubelet",
+            config.kubelet_argv(layout, main_node(layout)),
+            lambda: probes.kubelet_ready("127.0.0.1"),
+            env=path_env,
+        ),
     ]
 
 

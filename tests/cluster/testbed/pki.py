@@ -187,15 +187,8 @@ def ensure_pki(pki: Path) -> None:
     kubeconfigs is missing; existing ones are kept so clients stay valid across restarts."""
     pki.mkdir(parents=True, exist_ok=True)
     pki.chmod(0o700)
-    ca_name, ca_key = _load_or_make_ca(pki)
     for leaf in LEAVES:
-        if (pki / f"{leaf.name}.crt").exists():
-            continue
-        key = _key()
-        subject = _name(leaf.common_name, leaf.organization)
-        cert = _sign(subject, key, ca_name, ca_key, _leaf_extensions(leaf))
-        _write_key(pki / f"{leaf.name}.key", key)
-        (pki / f"{leaf.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        ensure_leaf(pki, leaf)
     if not (pki / "sa.key").exists():
         sa_key = _key()
         _write_key(pki / "sa.key", sa_key)
@@ -206,6 +199,18 @@ def ensure_pki(pki: Path) -> None:
     for user, leaf_name in KUBECONFIG_USERS.items():
         if not (pki / f"{user}.kubeconfig").exists():
             write_kubeconfig(pki / f"{user}.kubeconfig", pki, leaf_name)
+
+
+def ensure_leaf(pki: Path, leaf: Leaf) -> None:
+    """Sign `leaf` with the CA (made if missing) unless its certificate exists."""
+    if (pki / f"{leaf.name}.crt").exists():
+        return
+    ca_name, ca_key = _load_or_make_ca(pki)
+    key = _key()
+    subject = _name(leaf.common_name, leaf.organization)
+    cert = _sign(subject, key, ca_name, ca_key, _leaf_extensions(leaf))
+    _write_key(pki / f"{leaf.name}.key", key)
+    (pki / f"{leaf.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def write_kubeconfig(path: Path, pki: Path, leaf_name: str) -> None:

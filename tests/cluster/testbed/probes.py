@@ -59,8 +59,8 @@ def socket_ready(path: Path) -> bool:
     return path.is_socket()
 
 
-def kubelet_ready() -> bool:
-    return http_ok("http://127.0.0.1:10248/healthz")
+def kubelet_ready(address: str) -> bool:
+    return http_ok(f"http://{address}:10248/healthz")
 
 
 def node_ready(layout: Layout, node: str) -> bool:
