@@ -221,6 +221,16 @@ def up(layout: Layout, index: int) -> None:
     log.info("node %s Ready in %.0f s", node.name, time.monotonic() - started)
 
 
+def started(layout: Layout) -> list[int]:
+    """Extra nodes with anything left to stop (a netns or a running component)."""
+    return [
+        index
+        for index in range(2, 10)
+        if netns_path(index).exists()
+        or any(procs.running_pid(layout, s.name) is not None for s in services(layout, index))
+    ]
+
+
 def is_up(layout: Layout, index: int) -> bool:
     return all(
         procs.running_pid(layout, s.name) is not None for s in services(layout, index)

@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from testbed import build, config, images, pki, probes, procs
+from testbed import build, config, extra_node, images, pki, probes, procs
 from testbed.layout import (
     CNI_BRIDGE,
     CNI_CONF_FILE,
@@ -163,6 +163,8 @@ def is_up(layout: Layout) -> bool:
 
 def down(layout: Layout) -> None:
     """Stop every component `up` started and remove everything it created."""
+    for index in extra_node.started(layout):
+        extra_node.down(layout, index)
     procs.stop(layout, "kubelet")
     _kill_containers(layout)
     procs.stop(layout, "containerd")
