@@ -41,7 +41,7 @@ def _api_message(exc: ApiException) -> str:
         return f"{exc.status} {exc.reason}"
 
 
-def _call(what: str, request: Callable[[], Any]) -> dict[str, Any]:
+def api_call(what: str, request: Callable[[], Any]) -> dict[str, Any]:
     """Run one API request with a raw (dict) answer; failures become PublishError."""
     try:
         response = request()
@@ -69,16 +69,29 @@ def plan_publish(
     devices: Sequence[InventoryDevice],
     existing: Sequence[Mapping[str, Any]],
 ) -> SlicePlan | None:
-    """None when `existing` already says exactly `devices`; else a plan at the next generation.
+    """None when `existing` already says exactly `devices`; else a plan at the next generation."""
+    return plan_pool(
+        node_name,
+        lambda generation: build_slices(node_name, node_uid, devices, generation),
+        existing,
+    )
+
+
+def plan_pool(
+    pool_name: str,
+    build: Callable[[int], list[dict[str, Any]]],
+    existing: Sequence[Mapping[str, Any]],
+) -> SlicePlan | None:
+    """None when `existing` already holds what `build` makes; else a plan at the next generation.
 
     Slices of older generations or other pools are deleted; current ones are reused (by name and
     resourceVersion) before new ones are created, so a republish rarely changes slice names."""
     generation = max((s["spec"]["pool"].get("generation", 0) for s in existing), default=0)
-    current = [s for s in existing if _in_pool(s, node_name, generation)]
-    wanted = build_slices(node_name, node_uid, devices, generation)
+    current = [s for s in existing if _in_pool(s, pool_name, generation)]
+    wanted = build(generation)
     if len(current) == len(existing) and _matches(current, wanted):
         return None
-    wanted = build_slices(node_name, node_uid, devices, generation + 1)
+    wanted = build(generation + 1)
     keep = sorted(current, key=_first_device)[: len(wanted)]
     kept = {s["metadata"]["uid"] for s in keep}
     return SlicePlan(
@@ -89,47 +102,30 @@ def plan_publish(
     )
 
 
-def _in_pool(slice_: Mapping[str, Any], node_name: str, generation: int) -> bool:
+def _in_pool(slice_: Mapping[str, Any], pool_name: str, generation: int) -> bool:
     pool = slice_["spec"]["pool"]
-    return bool(pool.get("name") == node_name and pool.get("generation") == generation)
+    return bool(pool.get("name") == pool_name and pool.get("generation") == generation)
 
 
-class SlicePublisher:
-    def __init__(self, api_client: ApiClient, node_name: str) -> None:
-        self.node_name = node_name
-        self._core = CoreV1Api(api_client)
+class SliceWriter:
+    """The API writes of a SlicePlan, shared by node pools and network-attached pools."""
+
+    def __init__(self, api_client: ApiClient) -> None:
         self._resource = ResourceV1Api(api_client)
 
-    def publish(self, devices: Sequence[InventoryDevice]) -> None:
-        """Make the node's slices say exactly `devices`; no write when they already do."""
-        node = _call(
-            f"read Node {self.node_name}",
-            lambda: self._core.read_node(self.node_name, _preload_content=False),
-        )
-        plan = plan_publish(self.node_name, node["metadata"]["uid"], devices, self._existing())
-        if plan is None:
-            log.debug("ResourceSlices of %s are up to date", self.node_name)
-            return
+    def apply(self, plan: SlicePlan, what: str) -> None:
         for stale in plan.delete:
             self._delete(stale)
         for old, new in plan.replace:
             self._replace(old, new)
         for new in plan.create:
-            self._create(new)
-        log.info(
-            "published %d devices of %s in %d ResourceSlices, generation %d",
-            len(devices),
-            self.node_name,
-            len(plan.replace) + len(plan.create),
-            plan.generation,
-        )
+            self._create(new, what)
 
-    def _existing(self) -> list[dict[str, Any]]:
-        selector = f"spec.nodeName={self.node_name},spec.driver={DRIVER_NAME}"
-        listed = _call(
-            f"list ResourceSlices of {self.node_name}",
+    def list(self, field_selector: str, what: str) -> list[dict[str, Any]]:
+        listed = api_call(
+            f"list ResourceSlices of {what}",
             lambda: self._resource.list_resource_slice(
-                field_selector=selector, _preload_content=False
+                field_selector=field_selector, _preload_content=False
             ),
         )
         return list(listed.get("items") or [])
@@ -140,7 +136,7 @@ class SlicePublisher:
             {"preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}}
         )
         try:
-            _call(
+            api_call(
                 f"delete ResourceSlice {meta['name']}",
                 lambda: self._resource.delete_resource_slice(
                     meta["name"], body=body, _preload_content=False
@@ -161,17 +157,47 @@ class SlicePublisher:
         }
         del body["metadata"]["generateName"]
         model = V1ResourceSlice.model_validate(body)
-        _call(
+        api_call(
             f"update ResourceSlice {name}",
             lambda: self._resource.replace_resource_slice(name, model, _preload_content=False),
         )
 
-    def _create(self, new: Mapping[str, Any]) -> None:
+    def _create(self, new: Mapping[str, Any], what: str) -> None:
         model = V1ResourceSlice.model_validate(dict(new))
-        _call(
-            f"create ResourceSlice for {self.node_name}",
+        api_call(
+            f"create ResourceSlice for {what}",
             lambda: self._resource.create_resource_slice(model, _preload_content=False),
         )
+
+
+class SlicePublisher:
+    def __init__(self, api_client: ApiClient, node_name: str) -> None:
+        self.node_name = node_name
+        self._core = CoreV1Api(api_client)
+        self._writer = SliceWriter(api_client)
+
+    def publish(self, devices: Sequence[InventoryDevice]) -> None:
+        """Make the node's slices say exactly `devices`; no write when they already do."""
+        node = api_call(
+            f"read Node {self.node_name}",
+            lambda: self._core.read_node(self.node_name, _preload_content=False),
+        )
+        plan = plan_publish(self.node_name, node["metadata"]["uid"], devices, self._existing())
+        if plan is None:
+            log.debug("ResourceSlices of %s are up to date", self.node_name)
+            return
+        self._writer.apply(plan, self.node_name)
+        log.info(
+            "published %d devices of %s in %d ResourceSlices, generation %d",
+            len(devices),
+            self.node_name,
+            len(plan.replace) + len(plan.create),
+            plan.generation,
+        )
+
+    def _existing(self) -> list[dict[str, Any]]:
+        selector = f"spec.nodeName={self.node_name},spec.driver={DRIVER_NAME}"
+        return self._writer.list(selector, self.node_name)
 
 
 def _first_device(slice_: Mapping[str, Any]) -> str:

@@ -39,16 +39,18 @@ def _attribute(device: str, key: str, value: AttributeValue) -> dict[str, Any]:
     return {"string": value}
 
 
+def attributes_entry(device: str, attributes: Mapping[str, AttributeValue]) -> dict[str, Any]:
+    """`devices[].attributes` for these qualified names, checked as the API server would."""
+    return {key: _attribute(device, key, value) for key, value in sorted(attributes.items())}
+
+
 def device_entry(device: InventoryDevice) -> dict[str, Any]:
     """One `spec.devices[]` entry; virtual kinds get consumable `slots` capacity."""
     if not (len(device.name) <= 63 and _DNS_LABEL.match(device.name)):
         raise ValueError(f"device name {device.name!r} is not a DNS label")
     entry: dict[str, Any] = {"name": device.name}
     if device.attributes:
-        entry["attributes"] = {
-            key: _attribute(device.name, key, value)
-            for key, value in sorted(device.attributes.items())
-        }
+        entry["attributes"] = attributes_entry(device.name, device.attributes)
     if device.kind.virtual:
         entry["allowMultipleAllocations"] = True
         entry["capacity"] = {
@@ -115,7 +117,9 @@ def same_content(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool
     have, want = existing.get("spec", {}), wanted["spec"]
     return (
         have.get("driver") == want["driver"]
-        and have.get("nodeName") == want["nodeName"]
+        and have.get("nodeName") == want.get("nodeName")
+        and bool(have.get("allNodes")) == bool(want.get("allNodes"))
+        and have.get("nodeSelector") == want.get("nodeSelector")
         and have.get("pool", {}).get("name") == want["pool"]["name"]
         and have.get("pool", {}).get("resourceSliceCount") == want["pool"]["resourceSliceCount"]
         and _comparable(have.get("devices") or []) == _comparable(want["devices"])

@@ -1,0 +1,237 @@
+"""FloatingIPPool objects as network-attached ResourceSlices: one device per address.
+
+The scheduler then hands out addresses like any device, so no two claims ever hold the same
+one, and a claim keeps its address wherever its pod runs. Pure functions: objects in, slice
+bodies and counts out."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netclaim_agent import DRIVER_NAME
+from netclaim_agent.errors import NetclaimError
+from netclaim_agent.slices import API_VERSION, MAX_DEVICES_PER_SLICE, attributes_entry
+
+POOL_API_VERSION = "netclaim.io/v1alpha1"
+POOL_KIND = "FloatingIPPool"
+POOL_PREFIX = "floating-ip/"
+DEVICE_KIND = "floating-ip"
+MAX_POOL_ADDRESSES = 4096
+"""32 slices: the scheduler scans network-attached slices on every Filter call."""
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class PoolError(NetclaimError):
+    """The pool cannot be published as it is; the message says why (goes to its status)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    name: str
+    uid: str
+    cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    excluded: frozenset[Address] = frozenset()
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    announce: str = "hostRoute"
+    created: str = ""
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> PoolSpec:
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        try:
+            cidrs = tuple(ipaddress.ip_network(c, strict=True) for c in spec.get("cidrs") or ())
+            excluded = frozenset(
+                ipaddress.ip_address(a) for a in spec.get("excludedAddresses") or ()
+            )
+        except ValueError as exc:
+            raise PoolError("InvalidSpec", f"pool {meta['name']}: {exc}") from exc
+        if not cidrs:
+            raise PoolError("InvalidSpec", f"pool {meta['name']}: spec.cidrs is empty")
+        return cls(
+            name=str(meta["name"]),
+            uid=str(meta.get("uid", "")),
+            cidrs=cidrs,
+            excluded=excluded,
+            node_selector=dict(spec.get("nodeSelector") or {}),
+            announce=str(spec.get("announce") or "hostRoute"),
+            created=str(meta.get("creationTimestamp") or ""),
+        )
+
+    @property
+    def pool_name(self) -> str:
+        return POOL_PREFIX + self.name
+
+
+def addresses(spec: PoolSpec) -> list[Address]:
+    """The pool's addresses in order; IPv4 network and broadcast addresses are left out."""
+    total = sum(network.num_addresses for network in spec.cidrs)
+    if total > MAX_POOL_ADDRESSES * 2:
+        raise PoolError(
+            "TooLarge", f"pool {spec.name}: {total} addresses; at most {MAX_POOL_ADDRESSES}"
+        )
+    found: set[Address] = set()
+    for network in spec.cidrs:
+        hosts: Iterable[Address] = (
+            network.hosts() if network.version == 4 and network.prefixlen < 31 else network
+        )
+        found.update(a for a in hosts if a not in spec.excluded)
+    if len(found) > MAX_POOL_ADDRESSES:
+        raise PoolError(
+            "TooLarge", f"pool {spec.name}: {len(found)} addresses; at most {MAX_POOL_ADDRESSES}"
+        )
+    return sorted(found, key=lambda a: (a.version, int(a)))
+
+
+def device_name(address: Address) -> str:
+    """`fip-198-51-100-7`, `fip-fd00-0000-…-0001`: a DNS label that maps back to the address."""
+    return "fip-" + address.exploded.replace(".", "-").replace(":", "-")
+
+
+def address_of(device: str) -> Address | None:
+    if not device.startswith("fip-"):
+        return None
+    parts = device[4:].split("-")
+    text = ".".join(parts) if len(parts) == 4 else ":".join(parts)
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def held_addresses(claims: Iterable[Mapping[str, Any]], pool_name: str) -> set[Address]:
+    """Addresses of the pool that allocated claims hold."""
+    held: set[Address] = set()
+    for claim in claims:
+        allocation = (claim.get("status") or {}).get("allocation") or {}
+        for result in (allocation.get("devices") or {}).get("results") or ():
+            if result.get("driver") == DRIVER_NAME and result.get("pool") == pool_name:
+                address = address_of(str(result.get("device", "")))
+                if address is not None:
+                    held.add(address)
+    return held
+
+
+def conflicts(
+    spec: PoolSpec, others: Sequence[PoolSpec], node_addresses: Iterable[str]
+) -> PoolError | None:
+    """Why this pool must not publish: it overlaps an older pool or contains a node address."""
+    for other in others:
+        if other.name == spec.name or (other.created, other.name) > (spec.created, spec.name):
+            continue
+        for mine in spec.cidrs:
+            for theirs in other.cidrs:
+                if mine.version == theirs.version and mine.overlaps(theirs):
+                    return PoolError(
+                        "OverlapsPool",
+                        f"{mine} overlaps {theirs} of older pool {other.name}; "
+                        "an address must belong to one pool",
+                    )
+    for text in node_addresses:
+        try:
+            node_address = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        for network in spec.cidrs:
+            if node_address in network:
+                return PoolError(
+                    "ContainsNodeAddress",
+                    f"{network} contains node address {node_address}; it would be answered twice",
+                )
+    return None
+
+
+def build_pool_slices(
+    spec: PoolSpec, generation: int, held: Iterable[Address], publish: bool = True
+) -> list[dict[str, Any]]:
+    """The pool's slices. Held addresses stay published even if the pool no longer has them
+    (marked `retiring`), so a running claim never loses its device; `publish=False` offers
+    nothing new."""
+    current = set(addresses(spec)) if publish else set()
+    everything = sorted(current | set(held), key=lambda a: (a.version, int(a)))
+    devices = [_device(spec, address, retiring=address not in current) for address in everything]
+    chunks = [
+        devices[i : i + MAX_DEVICES_PER_SLICE]
+        for i in range(0, len(devices), MAX_DEVICES_PER_SLICE)
+    ] or [[]]
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "ResourceSlice",
+            "metadata": {
+                "generateName": f"netclaim-fip-{spec.name}-",
+                "ownerReferences": [
+                    {
+                        "apiVersion": POOL_API_VERSION,
+                        "kind": POOL_KIND,
+                        "name": spec.name,
+                        "uid": spec.uid,
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "driver": DRIVER_NAME,
+                "pool": {
+                    "name": spec.pool_name,
+                    "generation": generation,
+                    "resourceSliceCount": len(chunks),
+                },
+                **_scope(spec),
+                "devices": chunk,
+            },
+        }
+        for chunk in chunks
+    ]
+
+
+def _scope(spec: PoolSpec) -> dict[str, Any]:
+    if not spec.node_selector:
+        return {"allNodes": True}
+    return {
+        "nodeSelector": {
+            "nodeSelectorTerms": [
+                {
+                    "matchExpressions": [
+                        {"key": key, "operator": "In", "values": [value]}
+                        for key, value in sorted(spec.node_selector.items())
+                    ]
+                }
+            ]
+        }
+    }
+
+
+def _device(spec: PoolSpec, address: Address, *, retiring: bool) -> dict[str, Any]:
+    name = device_name(address)
+    attributes: dict[str, str | bool] = {
+        f"{DRIVER_NAME}/kind": DEVICE_KIND,
+        f"{DRIVER_NAME}/ip": str(address),
+        f"{DRIVER_NAME}/pool": spec.name,
+        f"{DRIVER_NAME}/family": f"ipv{address.version}",
+    }
+    if retiring:
+        attributes[f"{DRIVER_NAME}/retiring"] = True
+    return {"name": name, "attributes": attributes_entry(name, attributes)}
+
+
+@dataclass(frozen=True)
+class PoolCounts:
+    size: int
+    allocated: int
+
+    @property
+    def free(self) -> int:
+        return max(self.size - self.allocated, 0)
+
+
+def counts(spec: PoolSpec, held: Iterable[Address]) -> PoolCounts:
+    pool = set(addresses(spec))
+    return PoolCounts(size=len(pool), allocated=len(pool & set(held)))
