@@ -26,6 +26,8 @@ class DeviceKind(enum.StrEnum):
     IPOIB = "ipoib"
     RDMA = "rdma"
     ROCE = "roce"
+    FLOATING_IP = "floating-ip"
+    """An address of a FloatingIPPool, on a veth pair of its own (not node inventory)."""
 
     @property
     def virtual(self) -> bool:

@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from netclaim_agent.threadns import NetnsGone, thread_in_netns
 log = logging.getLogger(__name__)
 
 DUMP_ATTEMPTS = 5
+RT_SCOPE_LINK = 253
 _T = TypeVar("_T")
 
 
@@ -385,11 +387,32 @@ def _add_route(ipr: Any, index: int, name: str, route: RouteSpec) -> None:
     spec: dict[str, Any] = {"dst": str(dst), "oif": index}
     if gateway is not None:
         spec["gateway"] = str(gateway)
+    else:  # as `ip route add ... dev`: on-link, and usable as a gateway's route
+        spec["scope"] = RT_SCOPE_LINK
     if route.table is not None:
         spec["table"] = route.table
     _netlink_call(
         f"add route {dst} on {name}", lambda: ipr.route("add", **spec), tolerate=errno.EEXIST
     )
+
+
+def add_source_rule(source: str, table: int, priority: int, netns: str | None = None) -> None:
+    """`ip rule add from <source> lookup <table> pref <priority>`; an existing one is kept."""
+    [iface] = _interfaces([source])
+    family = socket.AF_INET if iface.version == 4 else socket.AF_INET6
+    with handle(netns) as ipr:
+        _netlink_call(
+            f"add rule from {iface} table {table}",
+            lambda: ipr.rule(
+                "add",
+                family=family,
+                table=table,
+                priority=priority,
+                src=str(iface.ip),
+                src_len=iface.network.prefixlen,
+            ),
+            tolerate=errno.EEXIST,
+        )
 
 
 def set_link_up(name: str, netns: str | None = None) -> None:

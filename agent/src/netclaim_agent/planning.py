@@ -14,8 +14,10 @@ from netclaim_agent import DRIVER_NAME
 from netclaim_agent.claims import AllocatedDevice, ClaimAllocation
 from netclaim_agent.devices import DevicePlan, HostFacts, HostProbe, PlanInput, handler_for
 from netclaim_agent.errors import ConfigError, NetclaimError
+from netclaim_agent.fip.pools import POOL_PREFIX, address_of
 from netclaim_agent.model import (
     ClaimRef,
+    DeviceKind,
     Injection,
     InventoryDevice,
     NetworkData,
@@ -42,6 +44,21 @@ class ClaimPlan:
     devices: tuple[DevicePlan, ...]
 
 
+def pool_device(pool: str, name: str) -> InventoryDevice | None:
+    """A device of a floating-IP pool: not node inventory; its address is in its name."""
+    address = address_of(name) if pool.startswith(POOL_PREFIX) else None
+    if address is None:
+        return None
+    return InventoryDevice(
+        name=name,
+        kind=DeviceKind.FLOATING_IP,
+        attributes={
+            f"{DRIVER_NAME}/ip": str(address),
+            f"{DRIVER_NAME}/pool": pool.removeprefix(POOL_PREFIX),
+        },
+    )
+
+
 def resolve(
     allocation: ClaimAllocation,
     inventory: Callable[[str], InventoryDevice | None],
@@ -52,7 +69,7 @@ def resolve(
     problems: list[str] = []
     summary = "invalid netclaim config"
     for result in allocation.results:
-        device = inventory(result.device)
+        device = pool_device(result.pool, result.device) or inventory(result.device)
         if device is None:
             summary = "cannot prepare claim"
             problems.append(

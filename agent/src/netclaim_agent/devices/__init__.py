@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from netclaim_agent.devices import (  # noqa: F401  (imported for registration)
     dummy,
+    floating_ip,
     hostdevice,
     ipoib,
     ipvlan,
