@@ -94,6 +94,11 @@ class Driver:
                 answers[ref.uid] = f"claim {ref}: {exc}"
         return answers
 
+    def prepared_claims(self) -> list[ClaimRef]:
+        """Every claim the checkpoint holds, prepared or half-way."""
+        with self._lock:
+            return [_ref(record) for record in self._records.values()]
+
     def reconcile(self) -> None:
         """At start: undo prepares that never finished, drop CDI files nobody owns."""
         with self._lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,12 @@ DriverFactory = Callable[..., tuple[Driver, dict[str, Mapping[str, Any]]]]
 
 
 @pytest.fixture
-def make_driver(tmp_path: Path, fake_sysfs: Path) -> DriverFactory:
-    """Build a Driver whose API server is a dict of claims by UID (missing UID = API error)."""
+def make_driver(tmp_path: Path, fake_sysfs: Path) -> Iterator[DriverFactory]:
+    """Build a Driver whose API server is a dict of claims by UID (missing UID = API error).
+
+    Prepare of a virtual kind creates its links (as root; elsewhere it fails with EPERM), so
+    whatever a test left prepared is unprepared afterwards."""
+    made: list[Driver] = []
 
     def factory(
         injection: Injection = Injection.NRI,
@@ -67,6 +71,9 @@ def make_driver(tmp_path: Path, fake_sysfs: Path) -> DriverFactory:
             sysfs_root=fake_sysfs,
             is_protected=lambda name: name in protected,
         )
+        made.append(driver)
         return driver, api
 
-    return factory
+    yield factory
+    for driver in made:
+        driver.unprepare(driver.prepared_claims())
