@@ -7,11 +7,15 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agent_process import AgentProcess
 from kube import Kube
 
+from netclaim_agent.apiclient import load_api_client
+from netclaim_agent.fip.pool_publisher import PoolPublisher
+from testbed import extra_node
 from testbed.layout import default_layout
 
 
@@ -111,3 +115,99 @@ def standin_nic() -> Iterator[str]:
     yield nic
     subprocess.run(["ip", "link", "del", nic], check=False, capture_output=True)
     subprocess.run(["ip", "link", "del", f"{nic}p"], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def node2(kubeconfig: str) -> Iterator[str]:
+    """Extra node 2 (its own netns, kubelet, containerd), up for the module using it."""
+    layout = default_layout()
+    extra_node.up(layout, 2)
+    yield extra_node.name(2)
+    extra_node.down(layout, 2)
+
+
+@pytest.fixture
+def node2_agent(node2: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentProcess]:
+    layout = default_layout()
+    proc = AgentProcess(
+        str(layout.pki / "netclaim-agent.kubeconfig"),
+        "nri",
+        tmp_path / "state-node2",
+        layout.logs / "netclaim-agent-node-2.log",
+        layout=layout,
+        extra=2,
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+FIP_CLASS = "nctest-floating-ip"
+CRD = "crd/floatingippools.netclaim.io"
+
+
+@pytest.fixture(scope="module")
+def pool_crd(kubeconfig: str, repo_root: Path) -> None:
+    kubectl = default_layout().bin / "kubectl"
+    crd = repo_root / "crds" / "netclaim.io_floatingippools.yaml"
+    subprocess.run(
+        [str(kubectl), "--kubeconfig", kubeconfig, "apply", "-f", str(crd)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [str(kubectl), "--kubeconfig", kubeconfig, "wait", "--for=condition=Established", CRD],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def publisher(kubeconfig: str) -> PoolPublisher:
+    return PoolPublisher(load_api_client(kubeconfig))
+
+
+@pytest.fixture
+def fip_class(kube: Kube) -> Iterator[str]:
+    kube.delete("resource.k8s.io/v1", "DeviceClass", FIP_CLASS)
+    kube.create(
+        {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "DeviceClass",
+            "metadata": {"name": FIP_CLASS},
+            "spec": {
+                "selectors": [
+                    {
+                        "cel": {
+                            "expression": 'device.driver == "netclaim.io" && '
+                            'device.attributes["netclaim.io"].kind == "floating-ip"'
+                        }
+                    }
+                ]
+            },
+        }
+    )
+    yield FIP_CLASS
+    kube.delete("resource.k8s.io/v1", "DeviceClass", FIP_CLASS)
+
+
+@pytest.fixture
+def make_pool(kube: Kube, pool_crd: None) -> Iterator[Any]:
+    made: list[str] = []
+
+    def factory(*cidrs: str, **spec: Any) -> str:
+        name = f"nctest-{uuid.uuid4().hex[:6]}"
+        kube.create(
+            {
+                "apiVersion": "netclaim.io/v1alpha1",
+                "kind": "FloatingIPPool",
+                "metadata": {"name": name},
+                "spec": {"cidrs": list(cidrs), **spec},
+            }
+        )
+        made.append(name)
+        return name
+
+    yield factory
+    for name in made:
+        kube.delete("netclaim.io/v1alpha1", "FloatingIPPool", name)

@@ -3,104 +3,12 @@ addresses: distinct per claim, a specific one by CEL, none twice."""
 
 from __future__ import annotations
 
-import subprocess
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from kube import Kube, busybox_pod
+from workload import fip_claim
 
-from netclaim_agent.apiclient import load_api_client
 from netclaim_agent.fip.pool_publisher import PoolPublisher
-from testbed.layout import default_layout
-
-FIP_CLASS = "nctest-floating-ip"
-CRD = "crd/floatingippools.netclaim.io"
-
-
-@pytest.fixture(scope="module")
-def pool_crd(kubeconfig: str, repo_root: Path) -> None:
-    kubectl = default_layout().bin / "kubectl"
-    crd = repo_root / "crds" / "netclaim.io_floatingippools.yaml"
-    subprocess.run(
-        [str(kubectl), "--kubeconfig", kubeconfig, "apply", "-f", str(crd)],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [str(kubectl), "--kubeconfig", kubeconfig, "wait", "--for=condition=Established", CRD],
-        check=True,
-        capture_output=True,
-    )
-
-
-@pytest.fixture
-def publisher(kubeconfig: str) -> PoolPublisher:
-    return PoolPublisher(load_api_client(kubeconfig))
-
-
-@pytest.fixture
-def fip_class(kube: Kube) -> Iterator[str]:
-    kube.delete("resource.k8s.io/v1", "DeviceClass", FIP_CLASS)
-    kube.create(
-        {
-            "apiVersion": "resource.k8s.io/v1",
-            "kind": "DeviceClass",
-            "metadata": {"name": FIP_CLASS},
-            "spec": {
-                "selectors": [
-                    {
-                        "cel": {
-                            "expression": 'device.driver == "netclaim.io" && '
-                            'device.attributes["netclaim.io"].kind == "floating-ip"'
-                        }
-                    }
-                ]
-            },
-        }
-    )
-    yield FIP_CLASS
-    kube.delete("resource.k8s.io/v1", "DeviceClass", FIP_CLASS)
-
-
-@pytest.fixture
-def make_pool(kube: Kube, pool_crd: None) -> Iterator[Any]:
-    made: list[str] = []
-
-    def factory(*cidrs: str, **spec: Any) -> str:
-        name = f"nctest-{uuid.uuid4().hex[:6]}"
-        kube.create(
-            {
-                "apiVersion": "netclaim.io/v1alpha1",
-                "kind": "FloatingIPPool",
-                "metadata": {"name": name},
-                "spec": {"cidrs": list(cidrs), **spec},
-            }
-        )
-        made.append(name)
-        return name
-
-    yield factory
-    for name in made:
-        kube.delete("netclaim.io/v1alpha1", "FloatingIPPool", name)
-
-
-def fip_claim(
-    name: str, namespace: str, device_class: str, ip: str | None = None
-) -> dict[str, Any]:
-    exactly: dict[str, Any] = {"deviceClassName": device_class}
-    if ip:
-        exactly["selectors"] = [
-            {"cel": {"expression": f'device.attributes["netclaim.io"].ip == "{ip}"'}}
-        ]
-    return {
-        "apiVersion": "resource.k8s.io/v1",
-        "kind": "ResourceClaim",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"devices": {"requests": [{"name": "fip", "exactly": exactly}]}},
-    }
 
 
 def allocated_ip(kube: Kube, name: str, namespace: str) -> str | None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from agent_process import AgentProcess
 from kube import Kube, busybox_pod, kubectl_exec
 from workload import claim_pod, claim_spec, net_config, wait_gone
@@ -17,32 +14,8 @@ from workload import claim_pod, claim_spec, net_config, wait_gone
 from testbed import extra_node
 from testbed.layout import Layout, default_layout
 
-INDEX = 2
+INDEX = 2  # the `node2` fixture's node
 TOLERATION = {"key": "netclaim.io/extra-node", "operator": "Exists", "effect": "NoSchedule"}
-
-
-@pytest.fixture(scope="module")
-def node2(kubeconfig: str) -> Iterator[str]:
-    layout = default_layout()
-    extra_node.up(layout, INDEX)
-    yield extra_node.name(INDEX)
-    extra_node.down(layout, INDEX)
-
-
-@pytest.fixture
-def node2_agent(node2: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentProcess]:
-    layout = default_layout()
-    proc = AgentProcess(
-        str(layout.pki / "netclaim-agent.kubeconfig"),
-        "nri",
-        tmp_path / "state-node2",
-        layout.logs / "netclaim-agent-node-2.log",
-        layout=layout,
-        extra=INDEX,
-    )
-    proc.start()
-    yield proc
-    proc.stop()
 
 
 def on_node2(pod: dict[str, Any], node: str) -> dict[str, Any]:

@@ -90,3 +90,19 @@ def wait_network_data(kube: Kube, pod: dict[str, Any], namespace: str) -> dict[s
         return devices[0] if devices and devices[0].get("networkData") else None
 
     return dict(kube.wait_for("claim status.devices[].networkData", reported, timeout=30))
+
+
+def fip_claim(
+    name: str, namespace: str, device_class: str, ip: str | None = None
+) -> dict[str, Any]:
+    exactly: dict[str, Any] = {"deviceClassName": device_class}
+    if ip:
+        exactly["selectors"] = [
+            {"cel": {"expression": f'device.attributes["netclaim.io"].ip == "{ip}"'}}
+        ]
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"devices": {"requests": [{"name": "fip", "exactly": exactly}]}},
+    }

@@ -156,6 +156,8 @@ def _network(index: int) -> None:
         run([*ns, "link", "set", "eth0", "up"])
         run([*ns, "link", "set", "lo", "up"])
         run([*ns, "route", "add", "default", "via", BRIDGE_IP])
+        # A node forwards for its pods (a new netns starts with forwarding off).
+        run(["ip", "netns", "exec", netns(index), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
 
 
 def _write_configs(layout: Layout, index: int) -> None:
