@@ -305,7 +305,7 @@ def move_link(name: str, *, to_netns: str | None, new_name: str, from_netns: str
     require_ifname(name)
     require_ifname(new_name)
     try:
-        target = os.open(to_netns or "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        target = os.open(to_netns or "/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise NetnsGone(f"network namespace {to_netns}: {exc.strerror}") from exc
     try:
