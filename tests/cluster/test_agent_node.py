@@ -5,6 +5,7 @@ interface in the pod netns) and CDI (runc moves the pre-built link at container 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from workload import (
     wait_gone,
     wait_network_data,
 )
+
+from testbed.layout import default_layout
 
 
 def test_template_claim_gives_the_pod_a_veth(
@@ -155,3 +158,39 @@ def test_agent_killed_after_prepare_still_yields_a_working_pod(
     kube.delete("v1", "Pod", "crash-pod", namespace)
     wait_gone(kube, "Pod", "crash-pod", namespace)
     kube.wait_for("nothing leaked after the crash", lambda: our_links() <= before, 60)
+
+
+def test_status_is_written_for_a_claim_created_by_kubectl(
+    kube: Kube,
+    agent: AgentProcess,
+    namespace: str,
+    device_classes: dict[str, str],
+    kubeconfig: str,
+) -> None:
+    """kubectl sends compact JSON; the stored opaque config keeps those exact bytes, which a
+    re-encoded full status update would not match (the API server then refuses it)."""
+    claim = {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceClaim",
+        "metadata": {"name": "kubectl-made", "namespace": namespace},
+        "spec": claim_spec(
+            device_classes["veth"], net_config("veth", "net1", 1400, "10.99.4.4/24")
+        ),
+    }
+    kubectl = [str(default_layout().bin / "kubectl"), "--kubeconfig", kubeconfig]
+    subprocess.run(
+        [*kubectl, "create", "-f", "-"],
+        input=json.dumps(claim, separators=(",", ":")),
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    kube.create(claim_pod("kubectl-pod", namespace, {"resourceClaimName": "kubectl-made"}))
+    kube.wait_pod_running("kubectl-pod", namespace)
+
+    def reported() -> list[str]:
+        stored = kube.get("resource.k8s.io/v1", "ResourceClaim", "kubectl-made", namespace) or {}
+        devices = (stored.get("status") or {}).get("devices") or [{}]
+        return list((devices[0].get("networkData") or {}).get("ips") or [])
+
+    assert "10.99.4.4/24" in kube.wait_for("networkData of the kubectl-made claim", reported, 30)

@@ -68,6 +68,9 @@ def _api_message(exc: ApiException) -> str:
         return str(exc.body)
 
 
+UNPROCESSABLE = 422
+
+
 class StatusWriter:
     """A queue of claim status writes drained by one thread; `stop()` drops what is left."""
 
@@ -115,11 +118,14 @@ class StatusWriter:
                     time.sleep(_RETRY_DELAY * attempt)
 
     def write(self, ref: ClaimRef, network: Sequence[NetworkData]) -> None:
-        """Read-modify-write of the status subresource, guarded by resourceVersion.
+        """Set `status.devices`, guarded by the resourceVersion read, leaving the allocation as is.
 
-        Not server-side apply: on Kubernetes 1.37 an apply to the status of a claim whose
-        allocation the scheduler wrote (with consumedCapacity) is rejected as clearing
-        `status.allocation`, even for cluster-admin; an update keeps every other field."""
+        The allocation's opaque config is a RawExtension that the API server compares byte for
+        byte with what it stored, and `status.allocation` may not change. Server-side apply is
+        rejected on 1.37 once the scheduler wrote consumedCapacity. A JSON Patch works when the
+        stored bytes are compact JSON (kubectl, Go clients): the server re-encodes the object
+        compactly to patch it. Otherwise (the Python client's spacing) a full status update
+        sends them back as this client encodes them, which then matches."""
         api: Any = self._resource
         response = api.read_namespaced_resource_claim(
             ref.name, ref.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
@@ -132,13 +138,34 @@ class StatusWriter:
         status["devices"] = merged_devices(
             status.get("devices") or [], [device_status(d, now) for d in network]
         )
-        api.replace_namespaced_resource_claim_status(
-            ref.name,
-            ref.namespace,
-            claim,
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
+        patch = [
+            # A concurrent writer's change fails the test (retried), instead of being lost.
+            {
+                "op": "test",
+                "path": "/metadata/resourceVersion",
+                "value": claim["metadata"]["resourceVersion"],
+            },
+            {"op": "add", "path": "/status/devices", "value": status["devices"]},
+        ]
+        try:
+            api.patch_namespaced_resource_claim_status(
+                ref.name,
+                ref.namespace,
+                patch,
+                _content_type="application/json-patch+json",
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as exc:
+            if exc.status != UNPROCESSABLE or "status.allocation" not in str(exc.body):
+                raise
+            api.replace_namespaced_resource_claim_status(
+                ref.name,
+                ref.namespace,
+                claim,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         log.info(
             "claim %s: status reports %s",
             ref,
