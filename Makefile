@@ -10,13 +10,15 @@ VENV ?= $(CACHE)/venv-$(REQ_HASH)
 PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 TESTBED := PYTHONPATH=$(CURDIR)/tests/cluster $(PY) -m testbed
+TESTBED_KUBECTL := /var/lib/netclaim-testbed/bin/kubectl --kubeconfig $${KUBECONFIG:-/var/lib/netclaim-testbed/pki/admin.kubeconfig}
 PYTEST_ARGS ?=
 
-.PHONY: help deps lint test test-unit test-netns test-cluster test-ansible bench demo \
+.PHONY: help deps lint test test-unit test-netns test-cluster test-ansible bench demo demo-down \
         cluster-up cluster-down cluster-env collection clean
 
 help:
 	@echo "make demo          bring up a local cluster (unless KUBECONFIG is set), deploy netclaim, show a pod's interfaces"
+	@echo "make demo-down     stop the agent make demo started and delete its namespace"
 	@echo "make test          lint + every test tier (unit, netns, cluster, ansible)"
 	@echo "make bench         print performance figures (Prepare latency, publish time, RSS, NRI hook latency)"
 	@echo "make cluster-up    build what is missing and start the local single-node cluster"
@@ -55,7 +57,11 @@ bench: deps
 	PYTHONPATH=$(CURDIR)/tests/cluster $(PY) tests/bench/run.py
 
 demo: deps
-	hack/demo.sh
+	VENV=$(VENV) hack/demo.sh
+
+demo-down: deps
+	-$(TESTBED_KUBECTL) delete namespace netclaim-demo --ignore-not-found --wait=false
+	$(PY) hack/stop_role_agent.py
 
 cluster-up: deps
 	$(TESTBED) up

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stop_role_agent
 
 from testbed import node
 from testbed.layout import default_layout
@@ -32,6 +33,9 @@ def kubeconfig() -> Iterator[str]:
     # running agents at once would steal each other's sockets, so they take turns.
     lock = open(CLUSTER_LOCK, "a")  # noqa: SIM115 - held for the whole session
     fcntl.flock(lock, fcntl.LOCK_EX)
+    # An agent left by `make demo` would hold the kubelet plugin sockets the tests' agents use.
+    if stop_role_agent.stop():
+        print("stopped the netclaim-agent that `make demo` left running")
     layout = default_layout()
     was_up = node.is_up(layout)
     if not was_up:

@@ -30,6 +30,7 @@ CONTENT = (
     "plugins",
     "roles",
     "playbooks",
+    "inventories",
     "changelogs",
     "crds",
     "docs",
