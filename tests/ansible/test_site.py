@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,37 +26,6 @@ SOCKETS = (
     Path("/var/lib/kubelet/plugins_registry/netclaim.io-reg.sock"),
     Path("/var/lib/kubelet/plugins/netclaim.io/dra.sock"),
 )
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
-    proc = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            str(REPO / "agent"),
-            "-w",
-            str(dist),
-        ],
-        REPO,
-        600,
-    )
-    assert proc.returncode == 0, explain(proc)
-    [built] = dist.glob("netclaim_agent-*.whl")
-    return built
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("collections")
-    (root / "ansible_collections" / "netclaim").mkdir(parents=True)
-    (root / "ansible_collections" / "netclaim" / "dra").symlink_to(REPO)
-    return root
 
 
 @pytest.fixture
