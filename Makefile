@@ -60,7 +60,8 @@ demo: deps
 	VENV=$(VENV) hack/demo.sh
 
 demo-down: deps
-	-$(TESTBED_KUBECTL) delete namespace netclaim-demo --ignore-not-found --wait=false
+	@# The agent must outlive the pods: kubelet unprepares their claims through it.
+	-$(TESTBED_KUBECTL) delete namespace netclaim-demo --ignore-not-found --timeout=180s
 	$(PY) hack/stop_role_agent.py
 
 cluster-up: deps

@@ -63,6 +63,8 @@ def test_site_converges_serves_a_pod_and_stops_cleanly(
     assert healthy(), "the agent started by the role does not answer /healthz"
     changed, failed, proc = site()
     assert (changed, failed) == (0, 0), explain(proc)
+    changed, failed, proc = site("--check", "--diff")
+    assert (changed, failed) == (0, 0), explain(proc)
 
     kube = Kube(kubeconfig)
     namespace = f"nctest-site-{tmp_path.name[-6:].lower().replace('_', '')}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -56,7 +57,15 @@ def scheduler_ready() -> bool:
 
 
 def socket_ready(path: Path) -> bool:
-    return path.is_socket()
+    # A socket file left by an earlier run exists before the new server listens on it: only
+    # a connection that is accepted proves readiness.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def kubelet_ready(address: str) -> bool:
