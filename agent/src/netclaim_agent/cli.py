@@ -110,9 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _node_parser(sub)
     controller = sub.add_parser(
-        "controller", help="run the cluster controller (PodNetwork status, floating-IP pools)"
+        "controller",
+        help="run the cluster controller (PodNetwork status and addresses, floating-IP pools)",
+        description="Publish the addresses of PodNetworks and FloatingIPPools as ResourceSlices "
+        "and report their status. Run two or more replicas: one leads through a Lease, another "
+        "takes over within the lease duration plus one renewal interval.",
     )
-    _add(controller, "kubeconfig", os.environ.get("KUBECONFIG"), "kubeconfig file")
+    _add(
+        controller,
+        "kubeconfig",
+        os.environ.get("KUBECONFIG"),
+        "kubeconfig file; unset means the pod's service account (also env KUBECONFIG)",
+    )
+    _add(controller, "lease-namespace", "kube-system", "namespace of the leader-election Lease")
+    _add(controller, "lease-name", "netclaim-controller", "name of the leader-election Lease")
+    _add(controller, "identity", "", "this replica's name in the Lease (default host_pid)")
+    _add(controller, "lease-seconds", "10", "Lease duration in seconds", value_type=int)
     _add(controller, "log-level", "info", "debug, info, warning or error")
     return parser
 
@@ -126,8 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
     if args.command == "controller":
-        print("netclaim-agent controller: not yet implemented", file=sys.stderr)
-        return 2
+        from netclaim_agent.controller.run import (  # noqa: PLC0415 - heavy imports
+            Controller,
+            ControllerSettings,
+        )
+
+        return Controller(
+            ControllerSettings(
+                kubeconfig=args.kubeconfig or None,
+                lease_namespace=args.lease_namespace,
+                lease_name=args.lease_name,
+                identity=args.identity,
+                lease_seconds=int(args.lease_seconds),
+            )
+        ).run()
     from netclaim_agent.node import NodeAgent, NodeSettings  # noqa: PLC0415 - heavy imports
 
     settings = NodeSettings(

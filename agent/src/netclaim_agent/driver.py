@@ -22,6 +22,8 @@ from netclaim_agent.devices import DevicePlan, HostProbe, handler_for
 from netclaim_agent.errors import ClaimError, DeviceError, NetclaimError
 from netclaim_agent.model import ClaimRef, Injection, InventoryDevice, PrepareResult
 from netclaim_agent.planning import (
+    NetworkLookup,
+    no_networks,
     plan_claim,
     prepare_result,
     resolve,
@@ -48,6 +50,7 @@ class Driver:
         netns_dir: Path = Path("/var/run/netns"),
         sysfs_root: Path = Path("/sys"),
         is_protected: Callable[[str], bool] = netlink.is_protected,
+        networks: NetworkLookup = no_networks,
     ) -> None:
         self.node_name = node_name
         self._fetch_claim = fetch_claim
@@ -57,6 +60,7 @@ class Driver:
         self._netns_dir = netns_dir
         self._sysfs_root = sysfs_root
         self._is_protected = is_protected
+        self._networks = networks
         self._checkpoint = Checkpoint(state_dir / CHECKPOINT_FILE)
         self._lock = threading.RLock()
         self._records: dict[str, ClaimRecord] = self._checkpoint.load()
@@ -187,7 +191,7 @@ class Driver:
             probe = HostProbe(sysfs_root=self._sysfs_root, is_protected=self._is_protected)
             plan = plan_claim(
                 allocation,
-                resolve(allocation, self._inventory, probe),
+                resolve(allocation, self._inventory, probe, self._networks),
                 self._injection,
                 self._names_taken(allocation.pod_uids),
             )

@@ -23,6 +23,7 @@ from netclaim_agent.kubelet.plugin import KubeletPlugin, SocketPaths
 from netclaim_agent.model import Injection
 from netclaim_agent.nri import NriPlugin, PluginConfig
 from netclaim_agent.nri.metered import MeteredHandler
+from netclaim_agent.podnet.watch import NetworkWatch
 from netclaim_agent.publishing import PublishLoop
 from netclaim_agent.status import StatusWriter
 
@@ -60,6 +61,7 @@ class NodeAgent:
         api = apiclient.load_api_client(s.kubeconfig)
         inventory = Inventory(sysfs_root=s.sysfs_root)
         inventory.refresh()
+        networks = NetworkWatch(api)
         driver = Driver(
             node_name=s.node_name,
             fetch_claim=apiclient.ClaimReader(api),
@@ -69,6 +71,7 @@ class NodeAgent:
             injection=s.injection,
             netns_dir=s.netns_dir,
             sysfs_root=s.sysfs_root,
+            networks=networks.get,
         )
         driver.reconcile()
         status = StatusWriter(api)
@@ -82,8 +85,10 @@ class NodeAgent:
         )
         health: HealthServer | None = None
         nri: NriPlugin | None = None
-        publishing = PublishLoop(api, s.node_name, inventory)
+        publishing = PublishLoop(api, s.node_name, inventory, networks=networks.all)
+        networks.subscribe(publishing.wake)
         try:
+            networks.start()
             plugin.start()
             if s.injection is Injection.NRI:
                 nri = NriPlugin(
@@ -102,6 +107,7 @@ class NodeAgent:
         finally:
             log.info("shutting down")
             publishing.stop()
+            networks.stop()
             if nri is not None:
                 nri.stop()
             plugin.stop()

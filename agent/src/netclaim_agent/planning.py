@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from netclaim_agent import DRIVER_NAME
 from netclaim_agent.claims import AllocatedDevice, ClaimAllocation
 from netclaim_agent.devices import DevicePlan, HostFacts, HostProbe, PlanInput, handler_for
 from netclaim_agent.errors import ConfigError, NetclaimError
-from netclaim_agent.fip.pools import POOL_PREFIX, address_of
+from netclaim_agent.fip.pools import NETWORK_ADDRESS, POOL_PREFIX, Address, address_of
 from netclaim_agent.model import (
     ClaimRef,
     DeviceKind,
@@ -24,7 +24,14 @@ from netclaim_agent.model import (
     PreparedDevice,
     PrepareResult,
 )
-from netclaim_agent.opaque import DeviceConfig
+from netclaim_agent.opaque import DeviceConfig, RouteConfig
+from netclaim_agent.podnet.networks import NetworkSpec
+
+NetworkLookup = Callable[[str], NetworkSpec | None]
+
+
+def no_networks(name: str) -> NetworkSpec | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,18 @@ def resolve(
     allocation: ClaimAllocation,
     inventory: Callable[[str], InventoryDevice | None],
     probe: HostProbe,
+    networks: NetworkLookup = no_networks,
 ) -> list[ResolvedDevice]:
-    """Look up every allocated device and merge its config; all problems in one ConfigError."""
+    """Look up every allocated device and merge its config; all problems in one ConfigError.
+
+    A PodNetwork address the scheduler allocated is not a device of its own: it configures
+    the claim's interface on that network (address, gateway routes, MTU)."""
     resolved: list[ResolvedDevice] = []
     problems: list[str] = []
     summary = "invalid netclaim config"
-    for result in allocation.results:
+    interfaces = [r for r in allocation.results if not _is_network_address(r)]
+    addressing = _network_addresses(allocation, interfaces, inventory, networks, problems)
+    for result in interfaces:
         device = pool_device(result.pool, result.device) or inventory(result.device)
         if device is None:
             summary = "cannot prepare claim"
@@ -79,6 +92,8 @@ def resolve(
             continue
         try:
             config = allocation.config_for(result)
+            if result.request in addressing:
+                config = _addressed(config, *addressing[result.request])
             facts = handler_for(device.kind).gather(device, config, probe)
         except ConfigError as exc:
             problems.extend(f"request {result.request!r}: {p}" for p in exc.problems)
@@ -91,6 +106,62 @@ def resolve(
     if problems:
         raise ConfigError(problems, summary=summary)
     return resolved
+
+
+def _is_network_address(result: AllocatedDevice) -> bool:
+    return result.pool.startswith(NETWORK_ADDRESS.pool_prefix)
+
+
+def _network_addresses(
+    allocation: ClaimAllocation,
+    interfaces: Sequence[AllocatedDevice],
+    inventory: Callable[[str], InventoryDevice | None],
+    networks: NetworkLookup,
+    problems: list[str],
+) -> dict[str, tuple[NetworkSpec, Address]]:
+    """request of an interface -> (its network, the address allocated for it)."""
+    found: dict[str, tuple[NetworkSpec, Address]] = {}
+    for result in allocation.results:
+        if not _is_network_address(result):
+            continue
+        name = result.pool.removeprefix(NETWORK_ADDRESS.pool_prefix)
+        where = f"request {result.request!r}"
+        network = networks(name)
+        address = NETWORK_ADDRESS.address_of(result.device)
+        if network is None or address is None:
+            problems.append(f"{where}: PodNetwork {name!r} does not exist (any more)")
+            continue
+        members = [
+            r.request
+            for r in interfaces
+            if (device := inventory(r.device)) is not None and network.selects(device.attributes)
+        ]
+        if len(members) != 1:
+            problems.append(
+                f"{where}: address {address} of PodNetwork {name!r} needs exactly one interface "
+                f"on that network in the claim, found {len(members)}"
+            )
+            continue
+        found[members[0]] = (network, address)
+    return found
+
+
+def _addressed(config: DeviceConfig, network: NetworkSpec, address: Address) -> DeviceConfig:
+    if config.addresses:
+        raise ConfigError(
+            f"interface.addresses: the address comes from PodNetwork {network.name!r} "
+            f"({address}); remove the configured ones"
+        )
+    prefix = network.prefix_length(address)
+    if prefix is None:
+        raise ConfigError(f"address {address} is outside every range of {network.name!r}")
+    routes = tuple(RouteConfig(to, via) for to, via in network.route_specs())
+    return replace(
+        config,
+        addresses=(f"{address}/{prefix}",),
+        routes=config.routes + routes,
+        mtu=config.mtu if config.mtu is not None else network.mtu,
+    )
 
 
 def plan_claim(

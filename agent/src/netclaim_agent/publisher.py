@@ -68,11 +68,12 @@ def plan_publish(
     node_uid: str,
     devices: Sequence[InventoryDevice],
     existing: Sequence[Mapping[str, Any]],
+    annotations: Mapping[str, str] | None = None,
 ) -> SlicePlan | None:
     """None when `existing` already says exactly `devices`; else a plan at the next generation."""
     return plan_pool(
         node_name,
-        lambda generation: build_slices(node_name, node_uid, devices, generation),
+        lambda generation: build_slices(node_name, node_uid, devices, generation, annotations),
         existing,
     )
 
@@ -176,13 +177,17 @@ class SlicePublisher:
         self._core = CoreV1Api(api_client)
         self._writer = SliceWriter(api_client)
 
-    def publish(self, devices: Sequence[InventoryDevice]) -> None:
+    def publish(
+        self, devices: Sequence[InventoryDevice], annotations: Mapping[str, str] | None = None
+    ) -> None:
         """Make the node's slices say exactly `devices`; no write when they already do."""
         node = api_call(
             f"read Node {self.node_name}",
             lambda: self._core.read_node(self.node_name, _preload_content=False),
         )
-        plan = plan_publish(self.node_name, node["metadata"]["uid"], devices, self._existing())
+        plan = plan_publish(
+            self.node_name, node["metadata"]["uid"], devices, self._existing(), annotations
+        )
         if plan is None:
             log.debug("ResourceSlices of %s are up to date", self.node_name)
             return

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from kubernetes import client
 
 from netclaim_agent import metrics
 from netclaim_agent.discovery import Inventory
+from netclaim_agent.model import InventoryDevice
+from netclaim_agent.podnet.networks import TAG, UPLINKS_ANNOTATION, NetworkSpec, node_tags
 from netclaim_agent.publisher import SlicePublisher
 
 log = logging.getLogger(__name__)
@@ -20,10 +24,16 @@ log = logging.getLogger(__name__)
 
 class PublishLoop:
     def __init__(
-        self, api: client.ApiClient, node_name: str, inventory: Inventory, resync: float = 60.0
+        self,
+        api: client.ApiClient,
+        node_name: str,
+        inventory: Inventory,
+        resync: float = 60.0,
+        networks: Callable[[], Sequence[NetworkSpec]] = list,
     ) -> None:
         self._publisher = SlicePublisher(api, node_name)
         self._inventory = inventory
+        self._networks = networks
         self._resync = resync
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -42,6 +52,10 @@ class PublishLoop:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def wake(self) -> None:
+        """Republish soon (the PodNetworks changed)."""
+        self._wake.set()
+
     def _watch(self) -> None:
         try:
             self._inventory.watch(self._wake.set, self._stop)
@@ -58,7 +72,21 @@ class PublishLoop:
                     # has just refreshed the inventory itself.
                     self._inventory.refresh()
                 with metrics.timed("publisher", "publish"):
-                    self._publisher.publish(self._inventory.devices())
+                    self._publisher.publish(
+                        tagged(self._inventory.devices(), self._networks()),
+                        {UPLINKS_ANNOTATION: ",".join(sorted(self._inventory.uplinks()))},
+                    )
             except Exception as exc:
                 log.error("publishing ResourceSlices failed (retrying): %s", exc)
             woken = self._wake.wait(self._resync)
+
+
+def tagged(
+    devices: Sequence[InventoryDevice], networks: Sequence[NetworkSpec]
+) -> list[InventoryDevice]:
+    """Devices with the `podNetwork` attribute of the network each belongs to."""
+    tags = node_tags(((d.name, d.attributes) for d in devices), networks)
+    return [
+        replace(d, attributes={**d.attributes, TAG: tags[d.name]}) if d.name in tags else d
+        for d in devices
+    ]

@@ -67,9 +67,14 @@ def device_entry(device: InventoryDevice) -> dict[str, Any]:
 
 
 def build_slices(
-    node_name: str, node_uid: str, devices: Sequence[InventoryDevice], generation: int
+    node_name: str,
+    node_uid: str,
+    devices: Sequence[InventoryDevice],
+    generation: int,
+    annotations: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The node's pool as ResourceSlices: sorted devices, ≤128 per slice, at least one slice."""
+    """The node's pool as ResourceSlices: sorted devices, ≤128 per slice, at least one slice.
+    `annotations` (facts about the node the controller reads) go on every slice."""
     entries = [device_entry(d) for d in sorted(devices, key=lambda d: d.name)]
     names = [e["name"] for e in entries]
     if len(set(names)) != len(names):
@@ -84,6 +89,7 @@ def build_slices(
             "kind": "ResourceSlice",
             "metadata": {
                 "generateName": f"{node_name}-{DRIVER_NAME}-",
+                **({"annotations": dict(annotations)} if annotations else {}),
                 "ownerReferences": [
                     {
                         "apiVersion": "v1",
@@ -124,7 +130,13 @@ def same_content(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool
         and have.get("pool", {}).get("resourceSliceCount") == want["pool"]["resourceSliceCount"]
         and _comparable(have.get("devices") or []) == _comparable(want["devices"])
         and _owners(existing) == _owners(wanted)
+        and _our_annotations(existing) == _our_annotations(wanted)
     )
+
+
+def _our_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
+    found = obj.get("metadata", {}).get("annotations") or {}
+    return {k: v for k, v in found.items() if k.startswith(f"{DRIVER_NAME}/")}
 
 
 _SUFFIXES: dict[str, Decimal | int] = {

@@ -76,6 +76,7 @@ class Inventory:
         self._refresh_lock = threading.Lock()
         self._devices: tuple[InventoryDevice, ...] = ()
         self._by_name: dict[str, InventoryDevice] = {}
+        self._uplinks: frozenset[str] = frozenset()
 
     def refresh(self) -> bool:
         """Rediscover; True if the set of devices or any of their attributes changed.
@@ -86,6 +87,7 @@ class Inventory:
             links, protected = in_netns(self._netns, lambda: (dump_links(), self._protected()))
             found = discover(links, protected, self._sysfs_root, self._slots)
             with self._lock:
+                self._uplinks = protected
                 if found == self._devices:
                     return False
                 self._devices = found
@@ -96,6 +98,11 @@ class Inventory:
     def devices(self) -> tuple[InventoryDevice, ...]:
         with self._lock:
             return self._devices
+
+    def uplinks(self) -> frozenset[str]:
+        """The default-route interfaces (and links on them) discovery left out."""
+        with self._lock:
+            return self._uplinks
 
     def get(self, name: str) -> InventoryDevice | None:
         with self._lock:

@@ -1,8 +1,9 @@
-"""FloatingIPPool objects as network-attached ResourceSlices: one device per address.
+"""Address pools as network-attached ResourceSlices: one device per address.
 
-The scheduler then hands out addresses like any device, so no two claims ever hold the same
-one, and a claim keeps its address wherever its pod runs. Pure functions: objects in, slice
-bodies and counts out."""
+FloatingIPPools and the address ranges of PodNetworks are both published this way. The
+scheduler then hands out addresses like any device, so no two claims ever hold the same one,
+and a claim keeps its address wherever its pod runs. Pure functions: objects in, slice bodies
+and counts out."""
 
 from __future__ import annotations
 
@@ -16,13 +17,58 @@ from netclaim_agent.errors import NetclaimError
 from netclaim_agent.slices import API_VERSION, MAX_DEVICES_PER_SLICE, attributes_entry
 
 POOL_API_VERSION = "netclaim.io/v1alpha1"
-POOL_KIND = "FloatingIPPool"
-POOL_PREFIX = "floating-ip/"
-DEVICE_KIND = "floating-ip"
 MAX_POOL_ADDRESSES = 4096
 """32 slices: the scheduler scans network-attached slices on every Filter call."""
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class PoolFlavor:
+    """What kind of object owns a pool, and how its pool, slices and devices are named."""
+
+    owner_kind: str
+    pool_prefix: str
+    slice_prefix: str
+    device_prefix: str
+    device_kind: str
+    owner_attribute: str
+    """Device attribute that names the owning object."""
+
+    def device_name(self, address: Address) -> str:
+        """`fip-198-51-100-7`, `ip-fd00-0000-…-0001`: a DNS label that maps back to the address."""
+        return self.device_prefix + address.exploded.replace(".", "-").replace(":", "-")
+
+    def address_of(self, device: str) -> Address | None:
+        if not device.startswith(self.device_prefix):
+            return None
+        parts = device[len(self.device_prefix) :].split("-")
+        text = ".".join(parts) if len(parts) == 4 else ":".join(parts)
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            return None
+
+
+FLOATING_IP = PoolFlavor(
+    owner_kind="FloatingIPPool",
+    pool_prefix="floating-ip/",
+    slice_prefix="netclaim-fip-",
+    device_prefix="fip-",
+    device_kind="floating-ip",
+    owner_attribute="pool",
+)
+NETWORK_ADDRESS = PoolFlavor(
+    owner_kind="PodNetwork",
+    pool_prefix="pod-network/",
+    slice_prefix="netclaim-pnet-",
+    device_prefix="ip-",
+    device_kind="network-address",
+    owner_attribute="podNetwork",
+)
+POOL_PREFIX = FLOATING_IP.pool_prefix
+DEVICE_KIND = FLOATING_IP.device_kind
 
 
 class PoolError(NetclaimError):
@@ -37,11 +83,15 @@ class PoolError(NetclaimError):
 class PoolSpec:
     name: str
     uid: str
-    cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    cidrs: tuple[Network, ...]
     excluded: frozenset[Address] = frozenset()
     node_selector: Mapping[str, str] = field(default_factory=dict)
     announce: str = "hostRoute"
     created: str = ""
+    flavor: PoolFlavor = FLOATING_IP
+    bounds: tuple[tuple[Address | None, Address | None], ...] = ()
+    """Per CIDR (same order), the first and last address to offer; none means the whole CIDR."""
+    excluded_networks: tuple[Network, ...] = ()
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> PoolSpec:
@@ -67,7 +117,7 @@ class PoolSpec:
 
     @property
     def pool_name(self) -> str:
-        return POOL_PREFIX + self.name
+        return self.flavor.pool_prefix + self.name
 
 
 def addresses(spec: PoolSpec) -> list[Address]:
@@ -78,11 +128,19 @@ def addresses(spec: PoolSpec) -> list[Address]:
             "TooLarge", f"pool {spec.name}: {total} addresses; at most {MAX_POOL_ADDRESSES}"
         )
     found: set[Address] = set()
-    for network in spec.cidrs:
+    for index, network in enumerate(spec.cidrs):
+        first, last = spec.bounds[index] if index < len(spec.bounds) else (None, None)
         hosts: Iterable[Address] = (
             network.hosts() if network.version == 4 and network.prefixlen < 31 else network
         )
-        found.update(a for a in hosts if a not in spec.excluded)
+        found.update(
+            a
+            for a in hosts
+            if a not in spec.excluded
+            and (first is None or int(a) >= int(first))
+            and (last is None or int(a) <= int(last))
+            and not any(a in excluded for excluded in spec.excluded_networks)
+        )
     if len(found) > MAX_POOL_ADDRESSES:
         raise PoolError(
             "TooLarge", f"pool {spec.name}: {len(found)} addresses; at most {MAX_POOL_ADDRESSES}"
@@ -91,29 +149,23 @@ def addresses(spec: PoolSpec) -> list[Address]:
 
 
 def device_name(address: Address) -> str:
-    """`fip-198-51-100-7`, `fip-fd00-0000-…-0001`: a DNS label that maps back to the address."""
-    return "fip-" + address.exploded.replace(".", "-").replace(":", "-")
+    return FLOATING_IP.device_name(address)
 
 
 def address_of(device: str) -> Address | None:
-    if not device.startswith("fip-"):
-        return None
-    parts = device[4:].split("-")
-    text = ".".join(parts) if len(parts) == 4 else ":".join(parts)
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
+    return FLOATING_IP.address_of(device)
 
 
-def held_addresses(claims: Iterable[Mapping[str, Any]], pool_name: str) -> set[Address]:
+def held_addresses(
+    claims: Iterable[Mapping[str, Any]], pool_name: str, flavor: PoolFlavor = FLOATING_IP
+) -> set[Address]:
     """Addresses of the pool that allocated claims hold."""
     held: set[Address] = set()
     for claim in claims:
         allocation = (claim.get("status") or {}).get("allocation") or {}
         for result in (allocation.get("devices") or {}).get("results") or ():
             if result.get("driver") == DRIVER_NAME and result.get("pool") == pool_name:
-                address = address_of(str(result.get("device", "")))
+                address = flavor.address_of(str(result.get("device", "")))
                 if address is not None:
                     held.add(address)
     return held
@@ -166,11 +218,11 @@ def build_pool_slices(
             "apiVersion": API_VERSION,
             "kind": "ResourceSlice",
             "metadata": {
-                "generateName": f"netclaim-fip-{spec.name}-",
+                "generateName": f"{spec.flavor.slice_prefix}{spec.name}-",
                 "ownerReferences": [
                     {
                         "apiVersion": POOL_API_VERSION,
-                        "kind": POOL_KIND,
+                        "kind": spec.flavor.owner_kind,
                         "name": spec.name,
                         "uid": spec.uid,
                         "controller": True,
@@ -210,11 +262,11 @@ def _scope(spec: PoolSpec) -> dict[str, Any]:
 
 
 def _device(spec: PoolSpec, address: Address, *, retiring: bool) -> dict[str, Any]:
-    name = device_name(address)
+    name = spec.flavor.device_name(address)
     attributes: dict[str, str | bool] = {
-        f"{DRIVER_NAME}/kind": DEVICE_KIND,
+        f"{DRIVER_NAME}/kind": spec.flavor.device_kind,
         f"{DRIVER_NAME}/ip": str(address),
-        f"{DRIVER_NAME}/pool": spec.name,
+        f"{DRIVER_NAME}/{spec.flavor.owner_attribute}": spec.name,
         f"{DRIVER_NAME}/family": f"ipv{address.version}",
     }
     if retiring:

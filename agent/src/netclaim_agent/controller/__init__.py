@@ -1,0 +1,1 @@
+"""`netclaim-agent controller`: PodNetwork status and address pools, floating-IP pools."""

@@ -1,0 +1,1 @@
+"""PodNetworks: logical networks made of netclaim devices, with addresses from their ranges."""
