@@ -46,11 +46,18 @@ options:
       - Ask for this one address of a FloatingIPPool (device attribute V(netclaim.io/ip)).
         Needs O(count) of 1.
     type: str
+  address_class:
+    description:
+      - DeviceClass of a PodNetwork's addresses (made by M(netclaim.dra.device_class) with
+        its V(pod_network_addresses) option). Adds a request V(<request_name>-address) for
+        one address of the network, which the agent puts on the interface with the
+        network's gateway routes. Needs O(count) of 1 and no O(addresses).
+    type: str
   spec:
     description:
       - The whole V(ResourceClaimSpec) as the API takes it. Cannot be combined with the options
         that build one (O(device_class), O(count), O(interface_name), O(addresses),
-        O(floating_ip), O(pod_network), O(selectors), O(config)).
+        O(floating_ip), O(address_class), O(pod_network), O(selectors), O(config)).
     type: dict
   force:
     description:

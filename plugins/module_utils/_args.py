@@ -41,6 +41,7 @@ CLAIM_ARG_SPEC = {
     "interface_name": {"type": "str"},
     "addresses": {"type": "list", "elements": "str"},
     "floating_ip": {"type": "str"},
+    "address_class": {"type": "str"},
     "spec": {"type": "dict"},
     "force": {"type": "bool", "default": False},
 }
@@ -52,6 +53,7 @@ CLAIM_FRIENDLY_OPTIONS = (
     "interface_name",
     "addresses",
     "floating_ip",
+    "address_class",
     "pod_network",
     "selectors",
     "config",

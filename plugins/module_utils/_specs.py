@@ -23,6 +23,9 @@ CONFIG_API_VERSION = "netclaim.io/v1alpha1"
 CONFIG_KIND = "NetworkConfig"
 
 MAX_SELECTORS = 32  # DeviceClass and device request limit (resource.k8s.io/v1)
+ADDRESS_KIND = "network-address"
+"""Device kind of the addresses a PodNetwork publishes (one device per address)."""
+NETWORK_LABEL = DRIVER + "/pod-network"
 
 # QualifiedName: optional DNS-subdomain domain, then a C identifier of at most 32 characters.
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -146,20 +149,40 @@ def _strings(mapping):
 def device_class(params):
     spec = params.get("spec")
     if spec is None:
+        network = params.get("pod_network")
+        addresses = params.get("pod_network_addresses")
+        if addresses and not network:
+            raise NetclaimError("pod_network_addresses: needs pod_network")
+        part = []
+        if network:
+            # A network's addresses carry its podNetwork attribute too: each class takes
+            # one side only, so an interface request never gets an address or vice versa.
+            part = [
+                attribute_match("kind", ADDRESS_KIND, "pod_network_addresses")
+                if addresses
+                else '!has({0}) || {0} != "{1}"'.format(
+                    attribute_path("kind", "kinds"), ADDRESS_KIND
+                )
+            ]
         spec = {
             "selectors": device_selectors(
                 kinds=params.get("kinds"),
-                pod_network=params.get("pod_network"),
+                pod_network=network,
                 attributes=params.get("attributes"),
-                extra=params.get("selectors"),
+                extra=part + list(params.get("selectors") or []),
             )
         }
         if params.get("config"):
             spec["config"] = [{"opaque": opaque_config(params["config"])}]
+    meta = metadata(params)
+    if params.get("pod_network"):
+        # The controller finds the classes of a network by this label, to tell pods waiting
+        # on them why the network cannot serve them.
+        meta.setdefault("labels", {})[NETWORK_LABEL] = params["pod_network"]
     return {
         "apiVersion": RESOURCE_API_VERSION,
         "kind": "DeviceClass",
-        "metadata": metadata(params),
+        "metadata": meta,
         "spec": copy.deepcopy(spec),
     }
 
@@ -231,6 +254,23 @@ def claim_spec(params):
     if selectors:
         request["exactly"]["selectors"] = selectors
     devices = {"requests": [request]}
+    address_class = params.get("address_class")
+    if address_class:
+        if count != 1 or params.get("addresses"):
+            raise NetclaimError(
+                "address_class: the network gives one interface one address; "
+                "use count 1 and no addresses"
+            )
+        devices["requests"].append(
+            {
+                "name": request_name + "-address",
+                "exactly": {
+                    "deviceClassName": address_class,
+                    "allocationMode": "ExactCount",
+                    "count": 1,
+                },
+            }
+        )
     config = _interface_config(params)
     if config:
         devices["config"] = [{"requests": [request_name], "opaque": opaque_config(config)}]

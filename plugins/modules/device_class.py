@@ -34,10 +34,20 @@ options:
         keep their domain.
       - A value is a string, integer or boolean; a list means any of its values.
     type: dict
+  pod_network_addresses:
+    description:
+      - With O(pod_network), select the network's addresses instead of its interfaces. A claim
+        asks for one interface from the interface class and one address from this class (the
+        V(address_class) option of the claim modules does it); the agent puts the address on
+        the interface.
+      - A class made with O(pod_network) gets the label V(netclaim.io/pod-network), which the
+        controller uses to tell waiting pods why the network cannot serve them.
+      - Unset means false.
+    type: bool
   spec:
     description:
       - The whole V(DeviceClassSpec). Cannot be combined with O(kinds), O(attributes),
-        O(pod_network), O(selectors) or O(config).
+        O(pod_network), O(pod_network_addresses), O(selectors) or O(config).
     type: dict
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
@@ -69,6 +79,12 @@ EXAMPLES = r"""
     config:
       interface:
         mtu: 9000
+
+- name: The addresses of the storage network (one per claim, from its IPAM ranges)
+  netclaim.dra.device_class:
+    name: storage-net-address
+    pod_network: storage
+    pod_network_addresses: true
 
 - name: SR-IOV VFs on NUMA node 0 only
   netclaim.dra.device_class:
@@ -148,6 +164,7 @@ def argspec():
         DEVICE_ARG_SPEC,
         kinds={"type": "list", "elements": "str"},
         attributes={"type": "dict"},
+        pod_network_addresses={"type": "bool"},
         spec={"type": "dict"},
     )
 
@@ -164,7 +181,8 @@ def main():
     module = NetclaimModule(
         argument_spec=argspec(),
         mutually_exclusive=exclusive_with(
-            "spec", ["kinds", "attributes", "pod_network", "selectors", "config"]
+            "spec",
+            ["kinds", "attributes", "pod_network", "pod_network_addresses", "selectors", "config"],
         ),
     )
     try:

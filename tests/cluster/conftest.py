@@ -143,20 +143,19 @@ def node2_agent(node2: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentP
 
 
 FIP_CLASS = "nctest-floating-ip"
-CRD = "crd/floatingippools.netclaim.io"
+CRDS = ("crd/floatingippools.netclaim.io", "crd/podnetworks.netclaim.io")
 
 
 @pytest.fixture(scope="module")
-def pool_crd(kubeconfig: str, repo_root: Path) -> None:
+def netclaim_crds(kubeconfig: str, repo_root: Path) -> None:
     kubectl = default_layout().bin / "kubectl"
-    crd = repo_root / "crds" / "netclaim.io_floatingippools.yaml"
     subprocess.run(
-        [str(kubectl), "--kubeconfig", kubeconfig, "apply", "-f", str(crd)],
+        [str(kubectl), "--kubeconfig", kubeconfig, "apply", "-f", str(repo_root / "crds")],
         check=True,
         capture_output=True,
     )
     subprocess.run(
-        [str(kubectl), "--kubeconfig", kubeconfig, "wait", "--for=condition=Established", CRD],
+        [str(kubectl), "--kubeconfig", kubeconfig, "wait", "--for=condition=Established", *CRDS],
         check=True,
         capture_output=True,
     )
@@ -192,7 +191,7 @@ def fip_class(kube: Kube) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_pool(kube: Kube, pool_crd: None) -> Iterator[Any]:
+def make_pool(kube: Kube, netclaim_crds: None) -> Iterator[Any]:
     made: list[str] = []
 
     def factory(*cidrs: str, **spec: Any) -> str:

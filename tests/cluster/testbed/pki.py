@@ -63,6 +63,7 @@ LEAVES = (
     # netclaim's agent and controller, as host processes: a plain user, so that only the
     # RBAC the product ships grants it anything.
     Leaf("netclaim-agent", "netclaim-agent"),
+    Leaf("netclaim-controller", "netclaim-controller"),
 )
 
 KUBECONFIG_USERS = {
@@ -71,6 +72,7 @@ KUBECONFIG_USERS = {
     "scheduler": "scheduler",
     "kubelet": "kubelet",
     "netclaim-agent": "netclaim-agent",
+    "netclaim-controller": "netclaim-controller",
 }
 
 

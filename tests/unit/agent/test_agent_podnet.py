@@ -141,24 +141,27 @@ def test_overlapping_ranges_are_charged_to_the_younger_network() -> None:
     assert problem is not None and problem.reason == "OverlapsNetwork" and "old" in str(problem)
 
 
+def b_ipam() -> dict[str, Any]:
+    return {"ranges": [{"cidr": "10.88.0.0/24"}]}
+
+
 def test_a_device_two_networks_select_is_tagged_with_neither() -> None:
     a = network("a", selector={"interfaceNames": ["nca"]})
-    b = network("b", selector={"kinds": ["macvlan"]})
+    b = network("b", selector={"kinds": ["macvlan"]}, ipam={"ranges": [{"cidr": "10.88.0.0/24"}]})
     devices = [("macvlan-nca", MACVLAN_A), ("macvlan-ncb", MACVLAN_B), ("host-nca", HOST_A)]
     found = membership(devices, [a, b])
     assert found.tags == {"macvlan-ncb": "b", "host-nca": "a"}
     assert found.contested == {"macvlan-nca": ("a", "b")}
     # Even before the controller marks `b` not Ready, the contested device stays untagged.
-    assert node_tags(devices, [a, network("b", selector={"kinds": ["macvlan"]}, ready=False)]) == {
-        "host-nca": "a"
-    }
+    not_ready = network("b", selector={"kinds": ["macvlan"]}, ipam=b_ipam(), ready=False)
+    assert node_tags(devices, [a, not_ready]) == {"host-nca": "a"}
 
 
 def test_only_enabled_ready_networks_tag_and_disabled_ones_contest_nothing() -> None:
     devices = [("macvlan-nca", MACVLAN_A)]
     assert node_tags(devices, [network(ready=False)]) == {}
     assert node_tags(devices, [network(enabled=False)]) == {}
-    assert node_tags(devices, [network(), network("other", enabled=False)]) == {
+    assert node_tags(devices, [network(), network("other", enabled=False, ipam=b_ipam())]) == {
         "macvlan-nca": "storage"
     }
     inventory = [InventoryDevice("macvlan-nca", DeviceKind.MACVLAN, MACVLAN_A, ifname="nca")]

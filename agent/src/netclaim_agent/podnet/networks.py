@@ -280,6 +280,11 @@ def node_tags(
     """The `podNetwork` tag of each device a node publishes. Every enabled network takes part
     in membership, so a contested device stays untagged even before the controller has marked
     the networks; only networks the controller reports Ready get their devices tagged."""
-    live = [n for n in networks if n.enabled and not n.deleting]
+    live = contenders(networks)
     ready = {n.name for n in live if n.ready}
     return {d: n for d, n in membership(devices, live).tags.items() if n in ready}
+
+
+def contenders(networks: Sequence[NetworkSpec]) -> list[NetworkSpec]:
+    """Networks that take part in device membership: enabled, valid, not being deleted."""
+    return [n for n in networks if n.enabled and not n.deleting and validate(n, networks) is None]

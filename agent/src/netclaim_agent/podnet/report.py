@@ -15,6 +15,7 @@ from netclaim_agent.podnet.networks import (
     UPLINKS_ANNOTATION,
     NetworkError,
     NetworkSpec,
+    contenders,
     membership,
     validate,
 )
@@ -129,7 +130,7 @@ def judge(
     claims: Sequence[Mapping[str, Any]],
 ) -> list[Verdict]:
     devices = node_devices(slices)
-    live = [n for n in networks if n.enabled and not n.deleting]
+    live = contenders(networks)
     picture = Picture(
         networks=networks,
         devices=devices,

@@ -21,6 +21,7 @@ def claim_params(**overrides):
         "interface_name": None,
         "addresses": None,
         "floating_ip": None,
+        "address_class": None,
         "pod_network": None,
         "selectors": None,
         "config": None,
@@ -348,3 +349,46 @@ def test_floating_ip_pool():
     params["cidrs"] = None
     with pytest.raises(NetclaimError, match="cidrs: state=present needs at least one CIDR"):
         specs.floating_ip_pool(params)
+
+
+def class_params(**overrides):
+    params = {
+        "name": "storage",
+        "labels": None,
+        "kinds": None,
+        "pod_network": "storage",
+        "pod_network_addresses": None,
+        "attributes": None,
+        "selectors": None,
+        "config": None,
+        "spec": None,
+    }
+    params.update(overrides)
+    return params
+
+
+def test_network_classes_split_interfaces_from_addresses_and_carry_the_label():
+    interfaces = specs.device_class(class_params())
+    addresses = specs.device_class(class_params(name="storage-address", pod_network_addresses=True))
+    for obj in (interfaces, addresses):
+        assert obj["metadata"]["labels"] == {"netclaim.io/pod-network": "storage"}
+    nic = [s["cel"]["expression"] for s in interfaces["spec"]["selectors"]]
+    ips = [s["cel"]["expression"] for s in addresses["spec"]["selectors"]]
+    assert any('!= "network-address"' in e for e in nic)
+    assert any('kind == "network-address"' in e for e in ips)
+    assert all('podNetwork == "storage"' in " ".join(e) for e in (nic, ips))
+    with pytest.raises(NetclaimError, match="pod_network_addresses: needs pod_network"):
+        specs.device_class(class_params(pod_network=None, pod_network_addresses=True))
+
+
+def test_claim_spec_with_address_class_adds_an_address_request():
+    spec = specs.claim_spec(claim_params(device_class="storage", address_class="storage-address"))
+    requests = spec["devices"]["requests"]
+    assert [r["name"] for r in requests] == ["net", "net-address"]
+    assert requests[1]["exactly"] == {
+        "deviceClassName": "storage-address",
+        "allocationMode": "ExactCount",
+        "count": 1,
+    }
+    with pytest.raises(NetclaimError, match="address_class: the network gives one interface"):
+        specs.claim_spec(claim_params(address_class="storage-address", count=2))
