@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stop_role_agent
 
-from testbed import node
+from testbed import node, pki
 from testbed.layout import default_layout
 
 CLUSTER_LOCK = "/run/netclaim-testbed.lock"
@@ -40,6 +40,8 @@ def kubeconfig() -> Iterator[str]:
     was_up = node.is_up(layout)
     if not was_up:
         node.up(layout)
+    # A node left up by an older checkout may lack identities added since (up() makes them).
+    pki.ensure_pki(layout.pki)
     yield str(layout.admin_kubeconfig)
     if not was_up and os.environ.get("NETCLAIM_KEEP_CLUSTER") != "1":
         node.down(layout)

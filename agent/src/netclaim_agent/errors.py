@@ -31,3 +31,11 @@ class KernelModuleMissing(DeviceError):
     def __init__(self, module: str) -> None:
         self.module = module
         super().__init__(f"kernel module {module!r} is not available: cannot create {module} links")
+
+
+class ReasonedError(NetclaimError):
+    """Why a cluster object cannot be used as it is; `reason` becomes its Ready reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

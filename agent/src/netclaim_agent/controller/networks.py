@@ -4,7 +4,6 @@ fresh, so a missed watch event costs one pass, never a wrong slice or status."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from kubernetes.client import ApiClient, CustomObjectsApi, ResourceV1Api
 
 from netclaim_agent import DRIVER_NAME
+from netclaim_agent.conditions import previous_ready, ready_condition
 from netclaim_agent.controller.events import EventRecorder
 from netclaim_agent.fip.pools import NETWORK_ADDRESS, build_pool_slices, held_addresses
 from netclaim_agent.podnet.networks import GROUP, PLURAL, VERSION, NetworkSpec
@@ -107,18 +107,10 @@ class NetworkController:
     def _report(self, obj: Mapping[str, Any], verdict: Verdict) -> None:
         meta = obj["metadata"]
         status = obj.get("status") or {}
-        ready = "True" if verdict.ready else "False"
-        previous = next(
-            (c for c in status.get("conditions") or () if c.get("type") == "Ready"), None
-        )
-        changed = previous is None or (previous.get("status"), previous.get("reason")) != (
-            ready,
+        previous = previous_ready(obj) or {}
+        changed = (previous.get("status"), previous.get("reason")) != (
+            "True" if verdict.ready else "False",
             verdict.reason,
-        )
-        since = (
-            previous["lastTransitionTime"]
-            if previous and previous.get("status") == ready
-            else dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         )
         wanted = {
             "observedGeneration": meta.get("generation", 0),
@@ -127,16 +119,7 @@ class NetworkController:
                 {"name": n.name, "devices": n.devices, "available": n.available}
                 for n in verdict.nodes
             ],
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "observedGeneration": meta.get("generation", 0),
-                    "lastTransitionTime": since,
-                    "reason": verdict.reason,
-                    "message": verdict.message,
-                }
-            ],
+            "conditions": [ready_condition(obj, verdict.ready, verdict.reason, verdict.message)],
         }
         if {k: status.get(k) for k in wanted} != wanted:
             api_call(

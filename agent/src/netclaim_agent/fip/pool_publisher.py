@@ -4,7 +4,6 @@ event costs one pass, never a wrong slice."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi, ResourceV1Api
 
 from netclaim_agent import DRIVER_NAME
+from netclaim_agent.conditions import ready_condition
 from netclaim_agent.fip.pools import (
     PoolError,
     PoolSpec,
@@ -127,30 +127,12 @@ class PoolPublisher:
     def _report(self, pool: Mapping[str, Any], outcome: PoolOutcome) -> PoolOutcome:
         meta = pool["metadata"]
         status = pool.get("status") or {}
-        ready = "True" if outcome.ready else "False"
-        previous = next(
-            (c for c in status.get("conditions") or () if c.get("type") == "Ready"), None
-        )
-        since = (
-            previous["lastTransitionTime"]
-            if previous and previous.get("status") == ready
-            else dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        )
         wanted = {
             "observedGeneration": meta.get("generation", 0),
             "size": outcome.size,
             "allocated": outcome.allocated,
             "free": outcome.free,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "observedGeneration": meta.get("generation", 0),
-                    "lastTransitionTime": since,
-                    "reason": outcome.reason,
-                    "message": outcome.message,
-                }
-            ],
+            "conditions": [ready_condition(pool, outcome.ready, outcome.reason, outcome.message)],
         }
         if {k: status.get(k) for k in wanted} != wanted:
             api_call(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netclaim_agent import DRIVER_NAME
-from netclaim_agent.errors import NetclaimError
+from netclaim_agent.errors import ReasonedError
 from netclaim_agent.slices import API_VERSION, MAX_DEVICES_PER_SLICE, attributes_entry
 
 POOL_API_VERSION = "netclaim.io/v1alpha1"
@@ -71,12 +71,8 @@ POOL_PREFIX = FLOATING_IP.pool_prefix
 DEVICE_KIND = FLOATING_IP.device_kind
 
 
-class PoolError(NetclaimError):
+class PoolError(ReasonedError):
     """The pool cannot be published as it is; the message says why (goes to its status)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

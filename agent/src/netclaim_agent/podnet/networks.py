@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netclaim_agent import DRIVER_NAME
-from netclaim_agent.errors import NetclaimError
+from netclaim_agent.errors import ReasonedError
 from netclaim_agent.fip.pools import (
     NETWORK_ADDRESS,
     Address,
@@ -31,12 +31,8 @@ UPLINKS_ANNOTATION = f"{DRIVER_NAME}/default-route-interfaces"
 node's default route (the controller reports networks that name them)."""
 
 
-class NetworkError(NetclaimError):
+class NetworkError(ReasonedError):
     """Why a network is not usable as it is; `reason` is the Ready condition's reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
