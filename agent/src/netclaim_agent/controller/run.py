@@ -80,20 +80,7 @@ class Controller:
                 if leading and due:
                     self._kick.clear()
                     next_pass = time.monotonic() + s.resync
-                    try:
-                        claims = (
-                            api_call(
-                                "list ResourceClaims",
-                                lambda: resource.list_resource_claim_for_all_namespaces(
-                                    _preload_content=False
-                                ),
-                            ).get("items")
-                            or []
-                        )
-                        networks.reconcile_all(claims)
-                        pools.reconcile_all()
-                    except Exception:
-                        log.exception("reconcile pass failed; retrying")
+                    if not self._reconcile(resource, networks, pools):
                         next_pass = time.monotonic() + s.renew_every
                 # A leader wakes early for watch events; a candidate only re-checks the lease.
                 if leading:
@@ -103,6 +90,28 @@ class Controller:
         finally:
             elector.release()
         return 0
+
+    def _reconcile(
+        self, resource: ResourceV1Api, networks: NetworkController, pools: PoolPublisher
+    ) -> bool:
+        """One pass over PodNetworks and FloatingIPPools; each goes on if the other fails (a
+        CRD not installed yet, say). False when any part failed, for an early retry."""
+        ok = True
+        try:
+            listed = api_call(
+                "list ResourceClaims",
+                lambda: resource.list_resource_claim_for_all_namespaces(_preload_content=False),
+            )
+            networks.reconcile_all(listed.get("items") or [])
+        except Exception:
+            log.exception("PodNetwork pass failed; retrying")
+            ok = False
+        try:
+            pools.reconcile_all()
+        except Exception:
+            log.exception("FloatingIPPool pass failed; retrying")
+            ok = False
+        return ok
 
     def _watch_forever(self, what: str, list_call: Callable[..., Any], *args: str) -> None:
         backoff = 1.0
