@@ -67,6 +67,7 @@ def test_site_converges_serves_a_pod_and_stops_cleanly(
     assert (changed, failed) == (0, 0), explain(proc)
 
     kube = Kube(kubeconfig)
+    kube.wait_for("the role's controller holds the Lease", lambda: lease_holder(kube), 60)
     namespace = f"nctest-site-{tmp_path.name[-6:].lower().replace('_', '')}"
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     try:
@@ -102,6 +103,12 @@ def test_site_converges_serves_a_pod_and_stops_cleanly(
     assert failed == 0 and changed > 0, explain(proc)
     assert not healthy()
     assert not [s for s in SOCKETS if s.exists()], "the stopped agent left its sockets"
+    assert not lease_holder(kube), "the stopped controller did not give up its Lease"
+
+
+def lease_holder(kube: Kube) -> str | None:
+    lease = kube.get("coordination.k8s.io/v1", "Lease", "netclaim-controller", "kube-system")
+    return ((lease or {}).get("spec") or {}).get("holderIdentity")
 
 
 @pytest.mark.parametrize(
