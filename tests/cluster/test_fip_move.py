@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from agent_process import AgentProcess
 from kube import Kube, busybox_pod
-from workload import fip_claim, wait_gone
+from workload import fip_claim, on_node2, wait_gone
 
 from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node
@@ -25,7 +25,6 @@ from testbed import extra_node
 FIP = "198.51.100.17"
 PORT = 8080
 CLIENT_IP = "198.18.250.100"
-TOLERATION = {"key": "netclaim.io/extra-node", "operator": "Exists", "effect": "NoSchedule"}
 
 
 @pytest.fixture
@@ -63,9 +62,7 @@ def server_pod(name: str, namespace: str, node: str, answer: str) -> dict[str, A
             ]
         },
     )
-    pod["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
-    pod["spec"]["tolerations"] = [TOLERATION]
-    return pod
+    return on_node2(pod, node)
 
 
 def route_fip_via(client: str, gateway: str) -> None:

@@ -9,20 +9,12 @@ from typing import Any
 
 from agent_process import AgentProcess
 from kube import Kube, busybox_pod, kubectl_exec
-from workload import claim_pod, claim_spec, net_config, wait_gone
+from workload import claim_pod, claim_spec, net_config, on_node2, wait_gone
 
 from testbed import extra_node
 from testbed.layout import Layout, default_layout
 
 INDEX = 2  # the `node2` fixture's node
-TOLERATION = {"key": "netclaim.io/extra-node", "operator": "Exists", "effect": "NoSchedule"}
-
-
-def on_node2(pod: dict[str, Any], node: str) -> dict[str, Any]:
-    """Through the scheduler (a nodeName would skip it, and with it the claim allocation)."""
-    pod["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
-    pod["spec"]["tolerations"] = [TOLERATION]
-    return pod
 
 
 def kubectl(layout: Layout, kubeconfig: str) -> tuple[str, str]:

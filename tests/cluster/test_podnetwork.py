@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from agent_process import AgentProcess
 from controller_process import ControllerProcess
-from kube import Kube, busybox_pod, netns_exec, sandbox_pid
-from workload import wait_gone
+from kube import Kube, busybox_pod, kubectl_exec, netns_exec, sandbox_pid
+from workload import on_node2, wait_gone
 
-from testbed import pki
+from testbed import extra_node, pki
 from testbed.layout import default_layout
 
 PNET = ("netclaim.io/v1alpha1", "PodNetwork")
@@ -162,7 +162,9 @@ def tagged_devices(kube: Kube, network: str) -> list[str]:
     )
 
 
-def network_pod(kube: Kube, name: str, namespace: str, network: str) -> None:
+def network_pod(
+    kube: Kube, name: str, namespace: str, network: str, node: str | None = None
+) -> None:
     template = f"{name}-tmpl"
     kube.create(
         {
@@ -184,11 +186,10 @@ def network_pod(kube: Kube, name: str, namespace: str, network: str) -> None:
             },
         }
     )
-    kube.create(
-        busybox_pod(
-            name, namespace, resourceClaims=[{"name": "net", "resourceClaimTemplateName": template}]
-        )
+    pod = busybox_pod(
+        name, namespace, resourceClaims=[{"name": "net", "resourceClaimTemplateName": template}]
     )
+    kube.create(pod if node is None else on_node2(pod, node))
 
 
 def pod_address(
@@ -396,3 +397,57 @@ def test_a_second_controller_takes_over_within_15_seconds(
 def holder(kube: Kube) -> str | None:
     lease = kube.get("coordination.k8s.io/v1", "Lease", "netclaim-controller", "kube-system") or {}
     return (lease.get("spec") or {}).get("holderIdentity")
+
+
+def test_addresses_are_distinct_across_nodes(
+    kube: Kube,
+    namespace: str,
+    controller: ControllerProcess,
+    nri_agent: AgentProcess,
+    node2: str,
+    node2_agent: AgentProcess,
+    two_nics: tuple[str, str],
+    make_network: Any,
+    kubeconfig: str,
+) -> None:
+    """One network over a NIC on each node and two addresses: a pod on each node, each with
+    its own address (the scheduler allocates them from one network-attached pool)."""
+    there = f"ctpn{uuid.uuid4().hex[:6]}"
+    netns = f"--net={extra_node.netns_path(2)}"
+    subprocess.run(
+        ["nsenter", netns, "ip", "link", "add", there, "type", "veth", "peer", "name", f"{there}p"],
+        check=True,
+    )
+    subprocess.run(["nsenter", netns, "ip", "link", "set", there, "up"], check=True)
+    try:
+        spec = network_spec((two_nics[0], there))
+        spec["ipam"]["ranges"][0]["end"] = "10.231.0.11"
+        network = make_network(spec)
+        assert "on 2 nodes" in wait_reason(kube, network, "Ready")["message"]
+        kube.wait_for(
+            "both nodes tag their device", lambda: len(tagged_devices(kube, network)) == 2, 60
+        )
+        network_pod(kube, "here", namespace, network)
+        network_pod(kube, "there", namespace, network, node=node2)
+        found = {}
+        layout = default_layout()
+        for name in ("here", "there"):
+            pod = kube.wait_pod_running(name, namespace)
+            out = kubectl_exec(
+                str(layout.bin / "kubectl"),
+                kubeconfig,
+                pod,
+                "main",
+                "ip",
+                "-o",
+                "-4",
+                "addr",
+                "show",
+                "net1",
+            )
+            found[name] = out.split()[3]
+        assert sorted(found.values()) == ["10.231.0.10/24", "10.231.0.11/24"], found
+    finally:
+        subprocess.run(
+            ["nsenter", netns, "ip", "link", "del", there], check=False, capture_output=True
+        )

@@ -11,6 +11,15 @@ from kube import Kube, busybox_pod, netns_exec, sandbox_pid
 
 DRIVER = "netclaim.io"
 OUR_LINK_PREFIXES = ("nc", "nt")
+TOLERATION = {"key": "netclaim.io/extra-node", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def on_node2(pod: dict[str, Any], node: str) -> dict[str, Any]:
+    """Pin a pod to an extra node through the scheduler (a nodeName would skip it, and with it
+    the claim allocation), tolerating the extra nodes' taint."""
+    pod["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
+    pod["spec"]["tolerations"] = [TOLERATION]
+    return pod
 
 
 def host_links() -> set[str]:
