@@ -122,6 +122,10 @@ def lease_holder(kube: Kube) -> str | None:
             ["-e", "netclaim_agent_kubeconfig=/nonexistent.kubeconfig"],
             "does not exist on localhost",
         ),
+        (
+            ["-e", "netclaim_agent_controller_kubeconfig=/nonexistent.kubeconfig"],
+            "put the controller's kubeconfig there",
+        ),
     ],
 )
 def test_bad_agent_input_fails_before_changing_anything(
