@@ -99,7 +99,11 @@ def make_network(kube: Kube, netclaim_crds: None) -> Iterator[Any]:
                         "spec": {
                             "selectors": [
                                 {"cel": {"expression": 'device.driver == "netclaim.io"'}},
-                                {"cel": {"expression": f"{TAG} == {json.dumps(name)}"}},
+                                {
+                                    "cel": {
+                                        "expression": f"has({TAG}) && {TAG} == {json.dumps(name)}"
+                                    }
+                                },
                                 {"cel": {"expression": kind_rule}},
                             ]
                         },

@@ -53,6 +53,18 @@ def api_call(what: str, request: Callable[[], Any]) -> dict[str, Any]:
     return data
 
 
+def api_call_unless_gone(what: str, request: Callable[[], Any]) -> dict[str, Any] | None:
+    """api_call for a write to an object that may have been deleted since it was listed:
+    None when it is gone (the next pass will not see it)."""
+    try:
+        return api_call(what, request)
+    except PublishError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ApiException) and cause.status == NOT_FOUND:
+            return None
+        raise
+
+
 @dataclass(frozen=True)
 class SlicePlan:
     """The writes that turn the stored slices into the wanted ones, in the order to make them."""
@@ -136,17 +148,12 @@ class SliceWriter:
         body = V1DeleteOptions.model_validate(
             {"preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}}
         )
-        try:
-            api_call(
-                f"delete ResourceSlice {meta['name']}",
-                lambda: self._resource.delete_resource_slice(
-                    meta["name"], body=body, _preload_content=False
-                ),
-            )
-        except PublishError as exc:
-            cause = exc.__cause__
-            if not (isinstance(cause, ApiException) and cause.status == NOT_FOUND):
-                raise
+        api_call_unless_gone(
+            f"delete ResourceSlice {meta['name']}",
+            lambda: self._resource.delete_resource_slice(
+                meta["name"], body=body, _preload_content=False
+            ),
+        )
 
     def _replace(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         name = old["metadata"]["name"]

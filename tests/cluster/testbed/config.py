@@ -209,12 +209,15 @@ def _taint(text: str) -> dict[str, str]:
 
 
 def kubelet_argv(layout: Layout, node: NodeSpec, kubeconfig: str = "kubelet") -> list[str]:
+    # kubelet refuses a loopback --node-ip and then reports no address at all (so exec and
+    # logs fail); a node named by its IP gets that IP as InternalIP without the flag.
+    node_ip = [] if node.name == node.address else [f"--node-ip={node.address}"]
     return [
         str(layout.bin / "kubelet"),
         f"--config={node.config_dir / 'kubelet.yaml'}",
         f"--kubeconfig={layout.pki / f'{kubeconfig}.kubeconfig'}",
         f"--hostname-override={node.name}",
-        f"--node-ip={node.address}",
+        *node_ip,
         f"--root-dir={node.kubelet_root}",
         "--v=1",
     ]

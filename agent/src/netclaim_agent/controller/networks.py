@@ -16,7 +16,7 @@ from netclaim_agent.controller.events import EventRecorder
 from netclaim_agent.fip.pools import NETWORK_ADDRESS, build_pool_slices, held_addresses
 from netclaim_agent.podnet.networks import GROUP, PLURAL, VERSION, NetworkSpec
 from netclaim_agent.podnet.report import Verdict, judge, parse_all
-from netclaim_agent.publisher import SliceWriter, api_call, plan_pool
+from netclaim_agent.publisher import SliceWriter, api_call, api_call_unless_gone, plan_pool
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class NetworkController:
         else:
             return
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        api_call(
+        api_call_unless_gone(
             f"update finalizers of PodNetwork {meta['name']}",
             lambda: self._custom.patch_cluster_custom_object(
                 GROUP, VERSION, PLURAL, meta["name"], patch, _preload_content=False
@@ -122,7 +122,7 @@ class NetworkController:
             "conditions": [ready_condition(obj, verdict.ready, verdict.reason, verdict.message)],
         }
         if {k: status.get(k) for k in wanted} != wanted:
-            api_call(
+            api_call_unless_gone(
                 f"update status of PodNetwork {meta['name']}",
                 lambda: self._custom.patch_cluster_custom_object_status(
                     GROUP, VERSION, PLURAL, meta["name"], {"status": wanted}, _preload_content=False

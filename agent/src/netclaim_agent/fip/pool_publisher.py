@@ -21,7 +21,7 @@ from netclaim_agent.fip.pools import (
     counts,
     held_addresses,
 )
-from netclaim_agent.publisher import SliceWriter, api_call, plan_pool
+from netclaim_agent.publisher import SliceWriter, api_call, api_call_unless_gone, plan_pool
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class PoolPublisher:
             "conditions": [ready_condition(pool, outcome.ready, outcome.reason, outcome.message)],
         }
         if {k: status.get(k) for k in wanted} != wanted:
-            api_call(
+            api_call_unless_gone(
                 f"update status of FloatingIPPool {meta['name']}",
                 lambda: self._custom.patch_cluster_custom_object_status(
                     GROUP,

@@ -61,7 +61,10 @@ class NetworkWatch:
                 backoff = 1.0
                 self._follow(version)
             except Exception as exc:
-                log.warning("watching PodNetworks failed (retrying in %.0f s): %s", backoff, exc)
+                # A watch the API server ends early is routine; failing again right after
+                # relisting is not.
+                level = logging.INFO if backoff == 1.0 else logging.WARNING
+                log.log(level, "watching PodNetworks ended (again in %.0f s): %s", backoff, exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
