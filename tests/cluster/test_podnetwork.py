@@ -70,6 +70,9 @@ def two_nics() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def make_network(kube: Kube, netclaim_crds: None) -> Iterator[Any]:
+    """Networks (and their two classes) removed after the test. Request it after the agents
+    and the controller and before `namespace`: pods go first, then the networks (whose
+    finalizer the controller lifts once no claim holds an address), then the processes."""
     made: list[str] = []
 
     def factory(spec: dict[str, Any], *, classes: bool = True) -> str:
@@ -219,11 +222,11 @@ def pod_events(kube: Kube, name: str, namespace: str) -> list[tuple[str, str]]:
 
 def test_pods_join_a_network_by_name_and_get_distinct_addresses_from_its_range(
     kube: Kube,
-    namespace: str,
     controller: ControllerProcess,
     nri_agent: AgentProcess,
     two_nics: tuple[str, str],
     make_network: Any,
+    namespace: str,
     containerd_socket: str,
     ctr: str,
 ) -> None:
@@ -393,6 +396,9 @@ def test_a_second_controller_takes_over_within_15_seconds(
             classes=False,
         )
         wait_reason(kube, network, "NoMatchingDevices")
+        # The new leader also lifts the finalizer of a network nobody uses.
+        kube.delete(*PNET, network)
+        kube.wait_for("PodNetwork deleted", lambda: kube.get(*PNET, network) is None, 30)
     finally:
         first.stop()
         second.stop()
@@ -405,13 +411,13 @@ def holder(kube: Kube) -> str | None:
 
 def test_addresses_are_distinct_across_nodes(
     kube: Kube,
-    namespace: str,
     controller: ControllerProcess,
     nri_agent: AgentProcess,
     node2: str,
     node2_agent: AgentProcess,
     two_nics: tuple[str, str],
     make_network: Any,
+    namespace: str,
     kubeconfig: str,
 ) -> None:
     """One network over a NIC on each node and two addresses: a pod on each node, each with
