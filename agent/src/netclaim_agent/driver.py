@@ -123,11 +123,15 @@ class Driver:
     def attach_pod(
         self, pod_uid: str, netns_path: str, pod_name: str = "", pod_namespace: str = ""
     ) -> None:
-        """RunPodSandbox: give the pod its interfaces; raises DeviceError naming every failure."""
-        netns = self._checked_netns(netns_path)
+        """RunPodSandbox: give the pod its interfaces; raises DeviceError naming every failure.
+
+        A pod with nothing of ours is left alone before its netns is even looked at (most
+        pods; and the stopped sandboxes Synchronize lists, whose netns is gone)."""
         failures = []
         with self._lock:
-            for record, plan in self._pod_devices(pod_uid, Injection.NRI):
+            devices = self._pod_devices(pod_uid, Injection.NRI)
+            netns = self._checked_netns(netns_path) if devices else ""
+            for record, plan in devices:
                 try:
                     with metrics.handler_step("attach", plan.kind):
                         handler_for(plan.kind).attach(plan, netns)

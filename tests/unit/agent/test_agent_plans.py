@@ -177,7 +177,10 @@ def test_parallel_prepare_calls(make_driver: Any) -> None:
 
 
 def test_attach_refuses_paths_outside_netns_dir(make_driver: Any) -> None:
-    driver, _ = make_driver()
+    driver, api = make_driver()
+    ref, body = claim([("net", "veth")], pod_uid="pod-1")
+    api[ref.uid] = body
+    assert driver.prepare([ref])[ref.uid].error is None
     with pytest.raises(DeviceError, match="not under"):
         driver.attach_pod("pod-1", "/proc/1/ns/net")
     with pytest.raises(DeviceError, match="not under"):
@@ -190,6 +193,8 @@ def test_attach_for_unknown_pod_does_nothing(make_driver: Any, tmp_path: Path) -
     netns.parent.mkdir()
     netns.write_text("")
     driver.attach_pod("nobody", str(netns))
+    # Not even a netns check: a stopped sandbox (its netns gone) is re-listed by Synchronize.
+    driver.attach_pod("nobody", "/var/run/netns/gone-long-ago")
     driver.detach_pod("nobody", str(netns))
     driver.forget_pod("nobody")
 
