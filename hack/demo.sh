@@ -39,7 +39,8 @@ flock 9
 ANSIBLE_COLLECTIONS_PATH=$collections ansible-playbook -i inventories/local playbooks/site.yml \
     -e "netclaim_agent_package=$wheel" "${inventory_args[@]}"
 
-echo "demo: a pod with a veth claim"
+echo "demo: a pod on the PodNetwork 'demo' (an interface and an address from its range)"
+"${kubectl[@]}" wait --for=condition=Ready podnetwork/demo --timeout=60s
 "${kubectl[@]}" apply -f - <<'YAML'
 apiVersion: v1
 kind: Namespace
@@ -47,28 +48,20 @@ metadata: {name: netclaim-demo}
 ---
 apiVersion: resource.k8s.io/v1
 kind: ResourceClaimTemplate
-metadata: {name: veth, namespace: netclaim-demo}
+metadata: {name: demo, namespace: netclaim-demo}
 spec:
   spec:
     devices:
       requests:
-        - name: net
-          exactly: {deviceClassName: netclaim-veth}
-      config:
-        - requests: [net]
-          opaque:
-            driver: netclaim.io
-            parameters:
-              apiVersion: netclaim.io/v1alpha1
-              kind: NetworkConfig
-              interface: {name: net1, mtu: 1400, addresses: [10.77.0.10/24]}
+        - {name: net, exactly: {deviceClassName: demo}}
+        - {name: net-address, exactly: {deviceClassName: demo-address}}
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: demo, namespace: netclaim-demo}
 spec:
   terminationGracePeriodSeconds: 1
-  resourceClaims: [{name: net, resourceClaimTemplateName: veth}]
+  resourceClaims: [{name: net, resourceClaimTemplateName: demo}]
   containers:
     - name: main
       image: netclaim.io/test/busybox:1
@@ -76,8 +69,11 @@ spec:
       command: [sleep, "3600"]
 YAML
 "${kubectl[@]}" -n netclaim-demo wait --for=condition=Ready pod/demo --timeout=120s
-echo "demo: the pod's interfaces (net1 comes from netclaim):"
+echo "demo: the pod's interfaces (net1 comes from netclaim) and its routes:"
 "${kubectl[@]}" -n netclaim-demo exec demo -- ip addr
+"${kubectl[@]}" -n netclaim-demo exec demo -- ip route
+echo "demo: the network:"
+"${kubectl[@]}" get podnetwork demo
 echo "demo: the claim's status:"
 "${kubectl[@]}" -n netclaim-demo get resourceclaims -o jsonpath='{range .items[*]}{.status.devices}{"\n"}{end}'
 echo

@@ -23,8 +23,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (tarball,) = out.glob("netclaim-dra-*.tar.gz")
     target = tmp_path_factory.mktemp("installed")
     # --no-deps: kubernetes.core comes from the installed ansible bundle, not from Galaxy.
+    # --force: a copy in a default path (~/.ansible/collections) would otherwise make the
+    # install a no-op and this test read that copy instead.
     proc = run(
-        ["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(target), str(tarball)],
+        [
+            "ansible-galaxy",
+            "collection",
+            "install",
+            "--no-deps",
+            "--force",
+            "-p",
+            str(target),
+            str(tarball),
+        ],
         REPO,
         300,
     )

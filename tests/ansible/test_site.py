@@ -68,6 +68,20 @@ def test_site_converges_serves_a_pod_and_stops_cleanly(
 
     kube = Kube(kubeconfig)
     kube.wait_for("the role's controller holds the Lease", lambda: lease_holder(kube), 60)
+    for name in ("demo", "demo-address"):
+        labels = (kube.get("resource.k8s.io/v1", "DeviceClass", name) or {}).get("metadata", {})
+        assert labels.get("labels", {}).get("netclaim.io/pod-network") == "demo", name
+    kube.wait_for(
+        "PodNetwork demo Ready (the role's controller and agent at work)",
+        lambda: any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (
+                (kube.get("netclaim.io/v1alpha1", "PodNetwork", "demo") or {}).get("status") or {}
+            ).get("conditions")
+            or ()
+        ),
+        60,
+    )
     namespace = f"nctest-site-{tmp_path.name[-6:].lower().replace('_', '')}"
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     try:
