@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 240
 MAX_BACKOFF = 30.0
+FIRST_LIST_WAIT = 5.0
+"""How long a lookup right after start waits for the first list (a Prepare that comes first
+would otherwise fail once for a network that exists)."""
 
 
 class NetworkWatch:
@@ -29,6 +32,7 @@ class NetworkWatch:
         self._lock = threading.Lock()
         self._networks: dict[str, NetworkSpec] = {}
         self._stop = threading.Event()
+        self._listed = threading.Event()
         self._watch: watch.Watch | None = None
         self._thread = threading.Thread(target=self._run, name="podnetwork-watch", daemon=True)
 
@@ -46,6 +50,7 @@ class NetworkWatch:
         self._thread.join(timeout=5)
 
     def get(self, name: str) -> NetworkSpec | None:
+        self._listed.wait(FIRST_LIST_WAIT)
         with self._lock:
             return self._networks.get(name)
 
@@ -78,6 +83,7 @@ class NetworkWatch:
             if spec is not None:
                 fresh[spec.name] = spec
         self._replace(fresh)
+        self._listed.set()
         return str(listed["metadata"].get("resourceVersion", ""))
 
     def _follow(self, version: str) -> None:
