@@ -433,7 +433,12 @@ def test_addresses_are_distinct_across_nodes(
         spec = network_spec((two_nics[0], there))
         spec["ipam"]["ranges"][0]["end"] = "10.231.0.11"
         network = make_network(spec)
-        assert "on 2 nodes" in wait_reason(kube, network, "Ready")["message"]
+        # Ready as soon as one node offers a device; node 2 publishes its new link a moment later.
+        kube.wait_for(
+            f"PodNetwork {network} offered by both nodes",
+            lambda: "2 devices on 2 nodes" in condition(kube, network).get("message", ""),
+            60,
+        )
         kube.wait_for(
             "both nodes tag their device", lambda: len(tagged_devices(kube, network)) == 2, 60
         )
