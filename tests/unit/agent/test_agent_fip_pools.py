@@ -17,6 +17,8 @@ from netclaim_agent.fip.pools import (
     counts,
     device_name,
     held_addresses,
+    holdings,
+    stranded,
 )
 
 
@@ -134,3 +136,35 @@ def test_a_pool_containing_a_node_address_is_refused() -> None:
     problem = conflicts(spec, [spec], ["127.0.0.1", "198.18.250.2"])
     assert problem is not None and problem.reason == "ContainsNodeAddress"
     assert conflicts(spec, [spec], ["127.0.0.1", "not-an-ip"]) is None
+
+
+def test_addresses_held_on_a_node_that_is_not_ready_are_named() -> None:
+    claim = {
+        "metadata": {"namespace": "app", "name": "fip"},
+        "status": {
+            "allocation": {
+                "devices": {
+                    "results": [
+                        {
+                            "request": "fip",
+                            "driver": "netclaim.io",
+                            "pool": "floating-ip/a",
+                            "device": "fip-198-51-100-7",
+                        }
+                    ]
+                }
+            },
+            "reservedFor": [{"resource": "pods", "name": "web", "uid": "u1"}],
+        },
+    }
+    [held] = holdings([claim], "floating-ip/a")
+    assert (str(held.address), held.claim, held.pods) == (
+        "198.51.100.7",
+        "app/fip",
+        (("app", "web"),),
+    )
+    assert stranded([held], {("app", "web"): "node-2"}, {"node-1", "node-2"}) == []
+    assert stranded([held], {("app", "web"): "node-2"}, {"node-1"}) == [
+        "198.51.100.7 (claim app/fip, pod app/web on node node-2)"
+    ]
+    assert holdings([claim], "floating-ip/other") == []

@@ -60,7 +60,7 @@ class Controller:
         )
         events = EventRecorder(api)
         networks = NetworkController(api, events)
-        pools = PoolPublisher(api)
+        pools = PoolPublisher(api, events)
         resource = ResourceV1Api(api)
         for target in _watch_targets(api):
             threading.Thread(

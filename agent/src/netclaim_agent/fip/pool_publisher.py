@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi, ResourceV1Api
 
 from netclaim_agent import DRIVER_NAME
 from netclaim_agent.conditions import ready_condition
+from netclaim_agent.controller.events import EventRecorder
 from netclaim_agent.fip.pools import (
+    Holding,
     PoolError,
     PoolSpec,
     build_pool_slices,
     conflicts,
     counts,
     held_addresses,
+    holdings,
+    stranded,
 )
 from netclaim_agent.publisher import SliceWriter, api_call, api_call_unless_gone, plan_pool
 
@@ -40,7 +45,8 @@ class PoolOutcome:
 
 
 class PoolPublisher:
-    def __init__(self, api_client: ApiClient) -> None:
+    def __init__(self, api_client: ApiClient, events: EventRecorder | None = None) -> None:
+        self._events = events
         self._custom = CustomObjectsApi(api_client)
         self._core = CoreV1Api(api_client)
         self._resource = ResourceV1Api(api_client)
@@ -66,6 +72,14 @@ class PoolPublisher:
             or []
         )
         nodes = api_call("list Nodes", lambda: self._core.list_node(_preload_content=False))
+        ready_nodes = {
+            n["metadata"]["name"]
+            for n in nodes.get("items") or []
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (n.get("status") or {}).get("conditions") or ()
+            )
+        }
         node_addresses = [
             a["address"]
             for n in nodes.get("items") or []
@@ -84,8 +98,43 @@ class PoolPublisher:
         specs = [spec for spec, _ in parsed]
         for spec, pool in parsed:
             outcome = self._publish(spec, specs, claims, node_addresses, slices)
+            outcome = self._with_stranded(
+                pool, outcome, holdings(claims, spec.pool_name), ready_nodes
+            )
             outcomes.append(self._report(pool, outcome))
         return outcomes
+
+    def _with_stranded(
+        self,
+        pool: Mapping[str, Any],
+        outcome: PoolOutcome,
+        held: Sequence[Holding],
+        ready_nodes: set[str],
+    ) -> PoolOutcome:
+        """Say which addresses sit on a node that is not Ready: they cannot move until their
+        pod is deleted, which is what keeps two nodes from answering for one address."""
+        pod_nodes: dict[tuple[str, str], str] = {}
+        for holding in held:
+            for namespace, name in holding.pods:
+                pod = api_call_unless_gone(
+                    f"read Pod {namespace}/{name}",
+                    partial(
+                        self._core.read_namespaced_pod, name, namespace, _preload_content=False
+                    ),
+                )
+                node = ((pod or {}).get("spec") or {}).get("nodeName")
+                if node:
+                    pod_nodes[(namespace, name)] = str(node)
+        lost = stranded(held, pod_nodes, ready_nodes)
+        if not lost:
+            return outcome
+        message = (
+            f"held on a node that is not Ready: {'; '.join(lost)}. Each address stays there "
+            "until its pod is deleted (force-delete it once the node is known to be down)"
+        )
+        if self._events is not None:
+            self._events.emit(pool, "FloatingIPPool", "Warning", "HolderNodeNotReady", message)
+        return replace(outcome, message=f"{outcome.message}; {message}")
 
     def _publish(
         self,

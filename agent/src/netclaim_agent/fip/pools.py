@@ -283,3 +283,47 @@ class PoolCounts:
 def counts(spec: PoolSpec, held: Iterable[Address]) -> PoolCounts:
     pool = set(addresses(spec))
     return PoolCounts(size=len(pool), allocated=len(pool & set(held)))
+
+
+@dataclass(frozen=True)
+class Holding:
+    """An address of the pool held by an allocated claim, and the pods that reserve it."""
+
+    address: Address
+    claim: str
+    pods: tuple[tuple[str, str], ...]
+
+
+def holdings(
+    claims: Iterable[Mapping[str, Any]], pool_name: str, flavor: PoolFlavor = FLOATING_IP
+) -> list[Holding]:
+    found = []
+    for claim in claims:
+        status = claim.get("status") or {}
+        results = ((status.get("allocation") or {}).get("devices") or {}).get("results") or ()
+        meta = claim["metadata"]
+        pods = tuple(
+            (str(meta.get("namespace")), str(r.get("name")))
+            for r in status.get("reservedFor") or ()
+            if r.get("resource") == "pods"
+        )
+        for result in results:
+            if result.get("driver") != DRIVER_NAME or result.get("pool") != pool_name:
+                continue
+            address = flavor.address_of(str(result.get("device", "")))
+            if address is not None:
+                found.append(Holding(address, f"{meta.get('namespace')}/{meta['name']}", pods))
+    return found
+
+
+def stranded(
+    held: Iterable[Holding], pod_nodes: Mapping[tuple[str, str], str], ready_nodes: set[str]
+) -> list[str]:
+    """Addresses whose pod runs on a node that is not Ready: the address stays with that pod
+    (so no other node answers for it) until the pod is deleted."""
+    return [
+        f"{h.address} (claim {h.claim}, pod {pod[0]}/{pod[1]} on node {pod_nodes[pod]})"
+        for h in held
+        for pod in h.pods
+        if pod in pod_nodes and pod_nodes[pod] not in ready_nodes
+    ]
