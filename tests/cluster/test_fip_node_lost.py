@@ -1,6 +1,7 @@
 """A node that stops answering while it holds a floating IP: the controller names the stranded
-address, and the claim stays with the pod on the lost node, so a replacement pod elsewhere
-waits and no second node ever answers for the address."""
+address; a replacement pod elsewhere may share the standalone claim (the scheduler allows it),
+but its node's agent refuses to prepare the address while the lost node's pod holds it, so no
+second node ever answers for the address."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def fip_pod(name: str, namespace: str) -> dict[str, Any]:
     return busybox_pod(
         name, namespace, resourceClaims=[{"name": "fip", "resourceClaimName": "fip"}]
     )
+
+
+def events_of(kube: Kube, name: str, namespace: str) -> list[dict[str, Any]]:
+    events = kube.resource("v1", "Event").get(namespace=namespace).to_dict()["items"]
+    return [e for e in events if e["involvedObject"]["name"] == name]
 
 
 def host_route_to_fip() -> str:
@@ -72,9 +78,17 @@ def test_an_address_on_a_lost_node_is_reported_and_never_answered_twice(
         status = (kube.get("netclaim.io/v1alpha1", "FloatingIPPool", pool) or {})["status"]
         assert "held on a node that is not Ready" in status["conditions"][0]["message"]
 
-        # The replacement cannot take the claim while the lost node's pod holds it.
+        # The scheduler lets a replacement share the standalone claim; node 1's agent refuses
+        # to prepare it while the pod on the lost node holds it, and says why.
         kube.create(fip_pod("on-a", namespace))
-        time.sleep(10)
+        kube.wait_for(
+            "a FailedPrepareDynamicResources event naming the holder",
+            lambda: any(
+                "is still held by pod" in e["message"] and node2 in e["message"]
+                for e in events_of(kube, "on-a", namespace)
+            ),
+            timeout=60,
+        )
         pod = kube.get("v1", "Pod", "on-a", namespace) or {}
         assert pod["status"]["phase"] == "Pending", pod["status"]
         assert host_route_to_fip() == "", "node 1 announced an address node 2 still holds"

@@ -10,6 +10,7 @@ from kubernetes import client, config
 
 from netclaim_agent.model import ClaimRef
 
+NOT_FOUND = 404
 REQUEST_TIMEOUT = 10.0
 """Seconds for one API call: well inside kubelet's 45 s deadline for a Prepare call."""
 
@@ -38,3 +39,23 @@ class ClaimReader:
         )
         claim: dict[str, Any] = json.loads(response.data)
         return claim
+
+
+class PodNodeReader:
+    """The node a pod is bound to (None: not bound, or gone)."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api)
+
+    def __call__(self, namespace: str, name: str) -> str | None:
+        try:
+            response: Any = self._core.read_namespaced_pod(
+                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except client.exceptions.ApiException as exc:
+            if exc.status == NOT_FOUND:
+                return None
+            raise
+        pod: dict[str, Any] = json.loads(response.data)
+        node = (pod.get("spec") or {}).get("nodeName")
+        return str(node) if node else None

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from netclaim_agent import cdi, metrics, netlink
-from netclaim_agent.claims import read_claim
+from netclaim_agent.claims import ClaimAllocation, read_claim
 from netclaim_agent.devices import DevicePlan, HostProbe, handler_for
 from netclaim_agent.errors import ClaimError, DeviceError, NetclaimError
+from netclaim_agent.fip.pools import FLOATING_IP
 from netclaim_agent.model import ClaimRef, Injection, InventoryDevice, PrepareResult
 from netclaim_agent.planning import (
     NetworkLookup,
@@ -51,6 +52,7 @@ class Driver:
         sysfs_root: Path = Path("/sys"),
         is_protected: Callable[[str], bool] = netlink.is_protected,
         networks: NetworkLookup = no_networks,
+        pod_node: Callable[[str, str], str | None] = lambda _namespace, _name: None,
     ) -> None:
         self.node_name = node_name
         self._fetch_claim = fetch_claim
@@ -61,6 +63,7 @@ class Driver:
         self._sysfs_root = sysfs_root
         self._is_protected = is_protected
         self._networks = networks
+        self._pod_node = pod_node
         self._checkpoint = Checkpoint(state_dir / CHECKPOINT_FILE)
         self._lock = threading.RLock()
         self._records: dict[str, ClaimRecord] = self._checkpoint.load()
@@ -75,7 +78,9 @@ class Driver:
                 answers[ref.uid] = stored
                 continue
             try:
-                answers[ref.uid] = self._prepare_claim(ref, self._fetch(ref))
+                claim = self._fetch(ref)
+                self._check_floating_ips_are_ours(read_claim(claim, ref), claim)
+                answers[ref.uid] = self._prepare_claim(ref, claim)
             except NetclaimError as exc:
                 answers[ref.uid] = self._failed("prepare", ref, exc)
             except Exception as exc:  # a bug or API failure must fail the claim, not the agent
@@ -220,6 +225,32 @@ class Driver:
                 self._undo_quietly(record)
                 raise
             return result
+
+    def _check_floating_ips_are_ours(
+        self, allocation: ClaimAllocation, claim: Mapping[str, Any]
+    ) -> None:
+        """A floating IP is answered by one node at a time. A standalone claim may be reserved
+        by pods on several nodes (the scheduler shares it); while a pod elsewhere still holds
+        it, for instance on a node that was lost, this node must not announce the address.
+        Runs outside the lock: it reads pods from the API server."""
+        ips = [
+            str(FLOATING_IP.address_of(r.device))
+            for r in allocation.results
+            if r.pool.startswith(FLOATING_IP.pool_prefix)
+        ]
+        if not ips:
+            return
+        namespace = allocation.ref.namespace
+        for reserved in (claim.get("status") or {}).get("reservedFor") or ():
+            if reserved.get("resource") != "pods":
+                continue
+            node = self._pod_node(namespace, str(reserved.get("name")))
+            if node is not None and node != self.node_name:
+                raise ClaimError(
+                    f"floating IP {', '.join(ips)} is still held by pod {namespace}/"
+                    f"{reserved.get('name')} on node {node}; it moves here once that pod is "
+                    "deleted (force-delete it if the node is down)"
+                )
 
     def _undo(self, record: ClaimRecord) -> None:
         """Release every device, remove the CDI specs, forget the claim; raise if any failed."""

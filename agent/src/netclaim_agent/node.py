@@ -72,6 +72,7 @@ class NodeAgent:
             netns_dir=s.netns_dir,
             sysfs_root=s.sysfs_root,
             networks=networks.get,
+            pod_node=apiclient.PodNodeReader(api),
         )
         driver.reconcile()
         status = StatusWriter(api)

@@ -52,6 +52,7 @@ def make_driver(tmp_path: Path, fake_sysfs: Path) -> Iterator[DriverFactory]:
         injection: Injection = Injection.NRI,
         inventory: Mapping[str, InventoryDevice] = INVENTORY,
         protected: Sequence[str] = tuple(PROTECTED),
+        pod_nodes: Mapping[str, str] | None = None,
     ) -> tuple[Driver, dict[str, Mapping[str, Any]]]:
         api: dict[str, Mapping[str, Any]] = {}
 
@@ -70,6 +71,7 @@ def make_driver(tmp_path: Path, fake_sysfs: Path) -> Iterator[DriverFactory]:
             netns_dir=tmp_path / "netns",
             sysfs_root=fake_sysfs,
             is_protected=lambda name: name in protected,
+            pod_node=lambda _namespace, name: (pod_nodes or {}).get(name),
         )
         made.append(driver)
         return driver, api

@@ -246,3 +246,22 @@ def test_mptcp_endpoints_get_the_interface_addresses_and_survive_the_checkpoint(
         ("fd00::3", ("subflow",)),
     ]
     assert DevicePlan.from_record(plan.to_record()) == plan
+
+
+def test_a_floating_ip_still_held_by_a_pod_on_another_node_is_not_prepared(
+    make_driver: Any,
+) -> None:
+    driver, api = make_driver(pod_nodes={"old": "node-b", "pod": "node-a"})
+    fip = {
+        "request": "fip",
+        "driver": "netclaim.io",
+        "pool": "floating-ip/a",
+        "device": "fip-198-51-100-7",
+    }
+    ref, body = claim([], extra_results=[fip])
+    body["status"]["reservedFor"].insert(0, {"resource": "pods", "name": "old", "uid": "u-old"})
+    api[ref.uid] = body
+    answer = driver.prepare([ref])[ref.uid]
+    assert answer.error is not None
+    assert "198.51.100.7 is still held by pod default/old on node node-b" in answer.error
+    assert driver.prepared_claims() == []
