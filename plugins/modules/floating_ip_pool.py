@@ -39,8 +39,11 @@ options:
   announce:
     description:
       - How the node that holds an address makes it reachable.
-      - V(hostRoute) adds a host route to the pod, V(gratuitousARP) announces the address on the
-        uplink, V(bgp) leaves it to a BGP speaker, V(none) does nothing.
+      - Every mode routes the address to the pod on its node (a /32 host route).
+        V(gratuitousARP) also answers ARP for it on the node's default-route link and
+        broadcasts gratuitous ARP when it arrives (addresses on the nodes' own subnet, IPv4).
+        V(bgp) is for a BGP speaker on the node that exports the host route; V(hostRoute) and
+        V(none) add nothing more.
     type: str
     choices: [hostRoute, gratuitousARP, none, bgp]
     default: hostRoute

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,8 @@ def harness_for(tmp_path: Path) -> Callable[..., Harness]:
         injection: Injection,
         inventory: Mapping[str, InventoryDevice],
         sysfs_root: Path = Path("/sys"),
+        **driver_options: Any,
     ) -> Harness:
-        return Harness(tmp_path, injection, inventory, sysfs_root)
+        return Harness(tmp_path, injection, inventory, sysfs_root, **driver_options)
 
     return factory

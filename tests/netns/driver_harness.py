@@ -23,8 +23,10 @@ class Harness:
         injection: Injection,
         inventory: Mapping[str, InventoryDevice],
         sysfs_root: Path = Path("/sys"),
+        **driver_options: Any,
     ) -> None:
         self.api: dict[str, Mapping[str, Any]] = {}
+        self.driver_options = driver_options
         self.tmp_path = tmp_path
         self.cdi_dir = tmp_path / "cdi"
         self.state_dir = tmp_path / "state"
@@ -43,6 +45,7 @@ class Harness:
             injection=self.injection,
             netns_dir=NETNS_DIR,
             sysfs_root=self.sysfs_root,
+            **self.driver_options,
         )
         return self.driver
 

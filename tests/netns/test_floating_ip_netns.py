@@ -136,3 +136,74 @@ def test_floating_ips_need_nri(harness_for: Callable[..., Harness]) -> None:
     harness.api[ref.uid] = body
     result = harness.driver.prepare([ref])[ref.uid]
     assert result.error is not None and "need NRI injection" in result.error
+
+
+@pytest.fixture
+def lan(make_netns: Callable[[], str]) -> Iterator[tuple[str, str]]:
+    """A client netns on the FIP's own subnet, behind a veth end that stands in for the node's
+    uplink (a test link: announcements never go out on the machine's real uplink)."""
+    ns = make_netns()
+    uplink = f"ctup{secrets.token_hex(3)}"
+    ip("link", "add", uplink, "type", "veth", "peer", "c0", "netns", ns)
+    ip("addr", "add", "198.51.100.1/24", "dev", uplink)
+    ip("link", "set", uplink, "up")
+    ip("addr", "add", "198.51.100.100/24", "dev", "c0", netns=ns)
+    ip("link", "set", "c0", "up", netns=ns)
+    yield ns, uplink
+    subprocess.run(["ip", "link", "del", uplink], capture_output=True, timeout=10, check=False)
+
+
+def neighbour(ns: str, address: str) -> dict[str, object]:
+    found = ip_json("neigh", "show", address, netns=ns)
+    return dict(found[0]) if found else {}
+
+
+def test_gratuitous_arp_moves_the_clients_and_the_node_answers_for_the_address(
+    harness_for: Callable[..., Harness], make_netns: Callable[[], str], lan: tuple[str, str]
+) -> None:
+    client, uplink = lan
+    harness = harness_for(
+        Injection.NRI, {}, pool_announce=lambda _pool: "gratuitousARP", uplinks=lambda: (uplink,)
+    )
+    # The client last saw the address at another node's MAC.
+    ip(
+        "neigh",
+        "replace",
+        FIP,
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "c0",
+        "nud",
+        "stale",
+        netns=client,
+    )
+    pod = make_netns()
+    ref, body = claim([], [], extra_results=[FIP_RESULT])
+    harness.api[ref.uid] = body
+    assert harness.driver.prepare([ref])[ref.uid].error is None
+    harness.driver.attach_pod("pod-1", str(NETNS_DIR / pod))
+
+    node_mac = ip_json("link", "show", uplink)[0]["address"]
+    assert neighbour(client, FIP).get("lladdr") == node_mac, "the announcement updated the client"
+    assert ip_json("neigh", "show", "proxy", "dev", uplink)[0]["dst"] == FIP
+
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", pod, sys.executable, "-c", SERVER, FIP, str(PORT)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+        ip("neigh", "flush", "dev", "c0", netns=client)  # now it must ask, and the node answers
+        reply = connect(client)
+        assert reply.stdout.strip() == "hello 198.51.100.100", reply.stderr
+        server.wait(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+    harness.driver.detach_pod("pod-1", str(NETNS_DIR / pod))
+    assert ip_json("neigh", "show", "proxy", "dev", uplink) == [], "withdrawn at StopPodSandbox"
+    assert harness.driver.unprepare([ref]) == {ref.uid: None}
+    harness.assert_clean()

@@ -59,3 +59,27 @@ class PodNodeReader:
         pod: dict[str, Any] = json.loads(response.data)
         node = (pod.get("spec") or {}).get("nodeName")
         return str(node) if node else None
+
+
+class PoolAnnounceReader:
+    """A FloatingIPPool's spec.announce (hostRoute when the pool is gone or says nothing)."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._custom = client.CustomObjectsApi(api)
+
+    def __call__(self, pool: str) -> str:
+        try:
+            response: Any = self._custom.get_cluster_custom_object(
+                "netclaim.io",
+                "v1alpha1",
+                "floatingippools",
+                pool,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except client.exceptions.ApiException as exc:
+            if exc.status == NOT_FOUND:
+                return "hostRoute"
+            raise
+        spec = json.loads(response.data).get("spec") or {}
+        return str(spec.get("announce") or "hostRoute")

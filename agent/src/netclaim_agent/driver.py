@@ -24,6 +24,7 @@ from netclaim_agent.fip.pools import FLOATING_IP
 from netclaim_agent.model import ClaimRef, Injection, InventoryDevice, PrepareResult
 from netclaim_agent.planning import (
     NetworkLookup,
+    no_announce,
     no_networks,
     plan_claim,
     prepare_result,
@@ -53,6 +54,8 @@ class Driver:
         is_protected: Callable[[str], bool] = netlink.is_protected,
         networks: NetworkLookup = no_networks,
         pod_node: Callable[[str, str], str | None] = lambda _namespace, _name: None,
+        pool_announce: Callable[[str], str] = no_announce,
+        uplinks: Callable[[], tuple[str, ...]] = netlink.uplink_names,
     ) -> None:
         self.node_name = node_name
         self._fetch_claim = fetch_claim
@@ -64,6 +67,8 @@ class Driver:
         self._is_protected = is_protected
         self._networks = networks
         self._pod_node = pod_node
+        self._pool_announce = pool_announce
+        self._uplinks = uplinks
         self._checkpoint = Checkpoint(state_dir / CHECKPOINT_FILE)
         self._lock = threading.RLock()
         self._records: dict[str, ClaimRecord] = self._checkpoint.load()
@@ -197,10 +202,14 @@ class Driver:
             if leftover is not None:
                 self._undo(leftover)
             allocation = read_claim(claim, ref)
-            probe = HostProbe(sysfs_root=self._sysfs_root, is_protected=self._is_protected)
+            probe = HostProbe(
+                sysfs_root=self._sysfs_root,
+                is_protected=self._is_protected,
+                uplinks=self._uplinks,
+            )
             plan = plan_claim(
                 allocation,
-                resolve(allocation, self._inventory, probe, self._networks),
+                resolve(allocation, self._inventory, probe, self._networks, self._pool_announce),
                 self._injection,
                 self._names_taken(allocation.pod_uids),
             )

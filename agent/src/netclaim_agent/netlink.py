@@ -183,6 +183,41 @@ def protected_ifnames() -> frozenset[str]:
     return frozenset(str(m.get("IFLA_IFNAME")) for m in links if _carries_uplink(m, uplinks))
 
 
+def uplink_names() -> tuple[str, ...]:
+    """The links that carry the host netns' default route(s), by name."""
+    with handle() as ipr:
+        names = [_link_info(ipr, index).name for index in _uplinks(ipr)]
+    return tuple(sorted(names))
+
+
+NTF_PROXY = 0x08
+
+
+def set_proxy_neighbour(address: str, ifname: str, *, present: bool) -> None:
+    """`ip neigh add|del proxy <address> dev <ifname>`: the node answers ARP (or NS) for the
+    address on that link while a route sends it elsewhere (to the pod)."""
+    require_ifname(ifname)
+    ip = ipaddress.ip_address(address)
+    family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+    with handle() as ipr:
+        index = _index(ipr, ifname)
+        if index is None:
+            if present:
+                raise DeviceError(f"no link {ifname!r} to announce {address} on")
+            return
+        _netlink_call(
+            f"{'add' if present else 'delete'} proxy neighbour {address} on {ifname}",
+            lambda: ipr.neigh(
+                "add" if present else "del",
+                dst=str(ip),
+                ifindex=index,
+                family=family,
+                flags=NTF_PROXY,
+            ),
+            tolerate=errno.EEXIST if present else errno.ENOENT,
+        )
+
+
 def is_protected(name: str) -> bool:
     """Is `name` a default-route interface of the host netns, or stacked on one?"""
     require_ifname(name)

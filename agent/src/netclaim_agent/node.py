@@ -73,6 +73,7 @@ class NodeAgent:
             sysfs_root=s.sysfs_root,
             networks=networks.get,
             pod_node=apiclient.PodNodeReader(api),
+            pool_announce=apiclient.PoolAnnounceReader(api),
         )
         driver.reconcile()
         status = StatusWriter(api)

@@ -51,17 +51,26 @@ class ClaimPlan:
     devices: tuple[DevicePlan, ...]
 
 
-def pool_device(pool: str, name: str) -> InventoryDevice | None:
-    """A device of a floating-IP pool: not node inventory; its address is in its name."""
+def no_announce(pool: str) -> str:
+    return "hostRoute"
+
+
+def pool_device(
+    pool: str, name: str, announce: Callable[[str], str] = no_announce
+) -> InventoryDevice | None:
+    """A device of a floating-IP pool: not node inventory; its address is in its name, the
+    pool's announce mode comes from `announce` (by pool name)."""
     address = address_of(name) if pool.startswith(POOL_PREFIX) else None
     if address is None:
         return None
+    pool_name = pool.removeprefix(POOL_PREFIX)
     return InventoryDevice(
         name=name,
         kind=DeviceKind.FLOATING_IP,
         attributes={
             f"{DRIVER_NAME}/ip": str(address),
-            f"{DRIVER_NAME}/pool": pool.removeprefix(POOL_PREFIX),
+            f"{DRIVER_NAME}/pool": pool_name,
+            f"{DRIVER_NAME}/announce": announce(pool_name),
         },
     )
 
@@ -71,6 +80,7 @@ def resolve(
     inventory: Callable[[str], InventoryDevice | None],
     probe: HostProbe,
     networks: NetworkLookup = no_networks,
+    announce: Callable[[str], str] = no_announce,
 ) -> list[ResolvedDevice]:
     """Look up every allocated device and merge its config; all problems in one ConfigError.
 
@@ -82,7 +92,7 @@ def resolve(
     interfaces = [r for r in allocation.results if not _is_network_address(r)]
     addressing = _network_addresses(allocation, interfaces, inventory, networks, problems)
     for result in interfaces:
-        device = pool_device(result.pool, result.device) or inventory(result.device)
+        device = pool_device(result.pool, result.device, announce) or inventory(result.device)
         if device is None:
             summary = "cannot prepare claim"
             problems.append(

@@ -68,6 +68,8 @@ class DevicePlan:
     char_devices: tuple[DeviceNode, ...] = ()
     rdma_device: str | None = None
     mptcp: MptcpSettings | None = None
+    announce_on: tuple[str, ...] = ()
+    """floating-ip with gratuitous-ARP announce: the node links it is announced on."""
 
     def to_record(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,6 +85,7 @@ class DevicePlan:
         data["mptcp"] = MptcpSettings.from_record(data["mptcp"]) if data.get("mptcp") else None
         data["vf"] = VfPlan(**data["vf"]) if data.get("vf") else None
         data["char_devices"] = tuple(DeviceNode(**n) for n in data.get("char_devices", ()))
+        data["announce_on"] = tuple(data.get("announce_on", ()))
         return cls(**data)
 
 
@@ -95,6 +98,8 @@ class HostFacts:
     link: LinkInfo | None = None
     vf: tuple[str, int] | None = None
     char_devices: tuple[DeviceNode, ...] = ()
+    uplinks: tuple[str, ...] = ()
+    """The node's default-route links (read only for kinds that announce on them)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ class HostProbe:
     is_protected: Callable[[str], bool] = lambda _name: False
     """Default-route interface or stacked on it (checked per name: a full link dump would
     grow with the number of pods on the node)."""
+
+    uplinks: Callable[[], tuple[str, ...]] = lambda: ()
+    """The default-route links by name (gratuitous-ARP announce goes out on them)."""
 
     def protected_among(self, *names: str | None) -> frozenset[str]:
         return frozenset(n for n in names if n and self.is_protected(n))
