@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fip_workload
 import pytest
 from agent_process import AgentProcess
 from kube import Kube
@@ -117,29 +118,48 @@ def standin_nic() -> Iterator[str]:
     subprocess.run(["ip", "link", "del", f"{nic}p"], check=False, capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def node2(kubeconfig: str) -> Iterator[str]:
-    """Extra node 2 (its own netns, kubelet, containerd), up for the module using it."""
+def _extra_node(index: int) -> Iterator[str]:
     layout = default_layout()
-    extra_node.up(layout, 2)
-    yield extra_node.name(2)
-    extra_node.down(layout, 2)
+    extra_node.up(layout, index)
+    yield extra_node.name(index)
+    extra_node.down(layout, index)
 
 
-@pytest.fixture
-def node2_agent(node2: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentProcess]:
+def _extra_agent(index: int, tmp_path: Path) -> Iterator[AgentProcess]:
     layout = default_layout()
     proc = AgentProcess(
         str(layout.pki / "netclaim-agent.kubeconfig"),
         "nri",
-        tmp_path / "state-node2",
-        layout.logs / "netclaim-agent-node-2.log",
+        tmp_path / f"state-node{index}",
+        layout.logs / f"netclaim-agent-node-{index}.log",
         layout=layout,
-        extra=2,
+        extra=index,
     )
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def node2(kubeconfig: str) -> Iterator[str]:
+    """Extra node 2 (its own netns, kubelet, containerd), up for the module using it."""
+    yield from _extra_node(2)
+
+
+@pytest.fixture
+def node2_agent(node2: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentProcess]:
+    yield from _extra_agent(2, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def node3(kubeconfig: str) -> Iterator[str]:
+    """Extra node 3, for tests that move something between two extra nodes."""
+    yield from _extra_node(3)
+
+
+@pytest.fixture
+def node3_agent(node3: str, agent_rbac: None, tmp_path: Path) -> Iterator[AgentProcess]:
+    yield from _extra_agent(3, tmp_path)
 
 
 FIP_CLASS = "nctest-floating-ip"
@@ -210,3 +230,22 @@ def make_pool(kube: Kube, netclaim_crds: None) -> Iterator[Any]:
     yield factory
     for name in made:
         kube.delete("netclaim.io/v1alpha1", "FloatingIPPool", name)
+
+
+@pytest.fixture
+def client() -> Iterator[str]:
+    """A netns on the test bridge, like a host elsewhere on the nodes' network."""
+    ns = f"nctestcl{secrets.token_hex(2)}"
+    host_end = f"nctestcl{secrets.token_hex(2)}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(
+        ["ip", "link", "add", host_end, "type", "veth", "peer", "c0", "netns", ns], check=True
+    )
+    subprocess.run(["ip", "link", "set", host_end, "master", extra_node.BRIDGE, "up"], check=True)
+    subprocess.run(
+        ["ip", "-n", ns, "addr", "add", f"{fip_workload.CLIENT_IP}/24", "dev", "c0"], check=True
+    )
+    subprocess.run(["ip", "-n", ns, "link", "set", "c0", "up"], check=True)
+    yield ns
+    subprocess.run(["ip", "link", "del", host_end], check=False, capture_output=True)
+    subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)

@@ -1,0 +1,77 @@
+"""Announce mode gratuitousARP: the node holding a floating IP answers ARP for it on its uplink
+and tells the link when the address arrives, so clients on the nodes' network follow the
+address from node 2 to node 3 without any route change. Extra nodes only: announcements
+never go out on this machine's real uplink."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+from agent_process import AgentProcess
+from fip_workload import ask, server_pod
+from kube import Kube
+from workload import fip_claim, wait_gone
+
+from netclaim_agent.fip.pool_publisher import PoolPublisher
+from testbed import extra_node
+
+FIP = "198.18.250.77"
+"""On the nodes' own subnet, as gratuitous ARP needs."""
+
+
+def node_mac(index: int) -> str:
+    out = subprocess.run(
+        ["ip", "-n", extra_node.netns(index), "-j", "link", "show", "eth0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return str(json.loads(out)[0]["address"])
+
+
+def client_sees(client: str) -> str | None:
+    out = subprocess.run(
+        ["ip", "-n", client, "-j", "neigh", "show", FIP],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = json.loads(out)
+    return str(found[0].get("lladdr")) if found else None
+
+
+def test_clients_follow_the_address_from_node_2_to_node_3(
+    kube: Kube,
+    node2: str,
+    node2_agent: AgentProcess,
+    node3: str,
+    node3_agent: AgentProcess,
+    namespace: str,
+    make_pool: Any,
+    publisher: PoolPublisher,
+    fip_class: str,
+    client: str,
+) -> None:
+    pool = make_pool("198.18.250.76/30", announce="gratuitousARP")
+    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
+    kube.create(fip_claim("fip", namespace, fip_class, ip=FIP))
+
+    kube.create(server_pod("on-2", namespace, node2, "two"))
+    kube.wait_pod_running("on-2", namespace)
+    assert kube.wait_for("the FIP answers from node 2", lambda: ask(client, FIP) == "two", 30)
+    assert client_sees(client) == node_mac(2)
+
+    started = time.monotonic()
+    kube.delete("v1", "Pod", "on-2", namespace)
+    wait_gone(kube, "Pod", "on-2", namespace)
+    kube.create(server_pod("on-3", namespace, node3, "three"))
+    kube.wait_pod_running("on-3", namespace)
+    # No flush, no route change: the announcement alone moved the client's cache entry.
+    assert kube.wait_for(
+        "the client's neighbour entry moved", lambda: client_sees(client) == node_mac(3), 10
+    )
+    assert kube.wait_for("the FIP answers from node 3", lambda: ask(client, FIP) == "three", 30)
+    print(f"gratuitous-ARP move: answering on node 3 after {time.monotonic() - started:.2f} s")
