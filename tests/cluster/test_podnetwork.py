@@ -231,8 +231,16 @@ def test_pods_join_a_network_by_name_and_get_distinct_addresses_from_its_range(
     ctr: str,
 ) -> None:
     network = make_network(network_spec(two_nics))
-    ready = wait_reason(kube, network, "Ready")
-    assert "2 devices on 1 nodes; 3 of 3 addresses free" in ready["message"], ready
+    wait_reason(kube, network, "Ready")
+    # Ready once one device is seen; the agent may publish the second NIC's a moment later.
+    kube.wait_for(
+        f"PodNetwork {network} counts both NICs",
+        lambda: (
+            "2 devices on 1 nodes; 3 of 3 addresses free"
+            in condition(kube, network).get("message", "")
+        ),
+        60,
+    )
     kube.wait_for(
         "the agent tags both macvlan devices", lambda: len(tagged_devices(kube, network)) == 2, 60
     )
@@ -294,8 +302,13 @@ def test_pods_join_a_network_by_name_and_get_distinct_addresses_from_its_range(
 
     # Deleted while in use: the network stays (finalizer) until its claims let go.
     kube.delete(*PNET, network)
-    deleting = wait_reason(kube, network, "Deleting")
-    assert "waiting for 2 claims" in deleting["message"], deleting
+    wait_reason(kube, network, "Deleting")
+    # Pods a and d hold addresses (b's claim is released once b is gone).
+    kube.wait_for(
+        f"PodNetwork {network} waiting for the two claims still holding addresses",
+        lambda: "waiting for 2 claims" in condition(kube, network).get("message", ""),
+        60,
+    )
     assert pod_address(kube, pods["a"], containerd_socket, ctr)[0] == seen["a"]
     for name in ("a", "d", "e"):
         kube.delete("v1", "Pod", name, namespace)
