@@ -102,12 +102,18 @@ class Controller:
                 "list ResourceClaims",
                 lambda: resource.list_resource_claim_for_all_namespaces(_preload_content=False),
             )
-            networks.reconcile_all(listed.get("items") or [])
+        except Exception:
+            log.exception("listing ResourceClaims failed; retrying")
+            return False
+        # One list of claims serves both passes.
+        claims = listed.get("items") or []
+        try:
+            networks.reconcile_all(claims)
         except Exception:
             log.exception("PodNetwork pass failed; retrying")
             ok = False
         try:
-            pools.reconcile_all()
+            pools.reconcile_all(claims)
         except Exception:
             log.exception("FloatingIPPool pass failed; retrying")
             ok = False

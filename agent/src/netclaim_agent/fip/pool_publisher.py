@@ -52,7 +52,8 @@ class PoolPublisher:
         self._resource = ResourceV1Api(api_client)
         self._writer = SliceWriter(api_client)
 
-    def reconcile_all(self) -> list[PoolOutcome]:
+    def reconcile_all(self, claims: Sequence[Mapping[str, Any]] | None = None) -> list[PoolOutcome]:
+        """One pass; `claims` is the controller's list for this pass (read here when None)."""
         pools = (
             api_call(
                 "list FloatingIPPools",
@@ -62,15 +63,16 @@ class PoolPublisher:
             ).get("items")
             or []
         )
-        claims = (
-            api_call(
-                "list ResourceClaims",
-                lambda: self._resource.list_resource_claim_for_all_namespaces(
-                    _preload_content=False
-                ),
-            ).get("items")
-            or []
-        )
+        if claims is None:
+            claims = (
+                api_call(
+                    "list ResourceClaims",
+                    lambda: self._resource.list_resource_claim_for_all_namespaces(
+                        _preload_content=False
+                    ),
+                ).get("items")
+                or []
+            )
         nodes = api_call("list Nodes", lambda: self._core.list_node(_preload_content=False))
         ready_nodes = {
             n["metadata"]["name"]

@@ -156,15 +156,7 @@ def held_addresses(
     claims: Iterable[Mapping[str, Any]], pool_name: str, flavor: PoolFlavor = FLOATING_IP
 ) -> set[Address]:
     """Addresses of the pool that allocated claims hold."""
-    held: set[Address] = set()
-    for claim in claims:
-        allocation = (claim.get("status") or {}).get("allocation") or {}
-        for result in (allocation.get("devices") or {}).get("results") or ():
-            if result.get("driver") == DRIVER_NAME and result.get("pool") == pool_name:
-                address = flavor.address_of(str(result.get("device", "")))
-                if address is not None:
-                    held.add(address)
-    return held
+    return {h.address for h in holdings(claims, pool_name, flavor)}
 
 
 def conflicts(
@@ -301,7 +293,7 @@ def holdings(
     for claim in claims:
         status = claim.get("status") or {}
         results = ((status.get("allocation") or {}).get("devices") or {}).get("results") or ()
-        meta = claim["metadata"]
+        meta = claim.get("metadata") or {}
         pods = tuple(
             (str(meta.get("namespace")), str(r.get("name")))
             for r in status.get("reservedFor") or ()
@@ -312,7 +304,7 @@ def holdings(
                 continue
             address = flavor.address_of(str(result.get("device", "")))
             if address is not None:
-                found.append(Holding(address, f"{meta.get('namespace')}/{meta['name']}", pods))
+                found.append(Holding(address, f"{meta.get('namespace')}/{meta.get('name')}", pods))
     return found
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netclaim_agent import DRIVER_NAME
-from netclaim_agent.fip.pools import NETWORK_ADDRESS, PoolError, addresses, held_addresses
+from netclaim_agent.fip.pools import NETWORK_ADDRESS, PoolError, addresses, holdings
 from netclaim_agent.model import AttributeValue
 from netclaim_agent.podnet.networks import (
     UPLINKS_ANNOTATION,
@@ -145,14 +145,16 @@ def judge(
 
 
 def _judge(network: NetworkSpec, picture: Picture) -> Verdict:
-    held = held_addresses(picture.claims, network.pool_name, NETWORK_ADDRESS)
+    held_by = holdings(picture.claims, network.pool_name, NETWORK_ADDRESS)
+    held = {h.address for h in held_by}
+    holders = tuple(sorted({h.claim for h in held_by}))
     problem = validate(network, picture.networks)
     try:
         pool = set(addresses(network.address_pool())) if problem is None else set()
     except PoolError:
         pool = set()
     offers = _offers(network, picture.devices, picture.used) if problem is None else ()
-    blocker = _blocker(network, picture, problem, offers)
+    blocker = _blocker(network, picture, problem, offers, holders)
     size, allocated = len(pool), len(pool & held)
     if blocker is None:
         total = sum(o.devices for o in offers)
@@ -169,7 +171,7 @@ def _judge(network: NetworkSpec, picture: Picture) -> Verdict:
         size=size,
         allocated=allocated,
         publish_addresses=problem is None and network.enabled and not network.deleting,
-        holders=tuple(sorted(_holders(picture.claims, network.pool_name))),
+        holders=holders,
     )
 
 
@@ -178,10 +180,10 @@ def _blocker(
     picture: Picture,
     problem: NetworkError | None,
     offers: Sequence[NodeOffer],
+    holders: Sequence[str],
 ) -> tuple[str, str] | None:
     """(reason, message) of the first thing that keeps the network from being Ready."""
     if network.deleting:
-        holders = _holders(picture.claims, network.pool_name)
         waiting = f"; waiting for {len(holders)} claims to release their addresses"
         return "Deleting", "PodNetwork is being deleted" + (waiting if holders else "")
     if problem is not None:
@@ -234,17 +236,6 @@ def _offers(
         counts[0] += 1
         counts[1] += int(free)
     return tuple(NodeOffer(node, c[0], c[1]) for node, c in sorted(per_node.items()))
-
-
-def _holders(claims: Sequence[Mapping[str, Any]], pool_name: str) -> set[str]:
-    found = set()
-    for claim in claims:
-        allocation = (claim.get("status") or {}).get("allocation") or {}
-        for result in (allocation.get("devices") or {}).get("results") or ():
-            if result.get("driver") == DRIVER_NAME and result.get("pool") == pool_name:
-                meta = claim["metadata"]
-                found.add(f"{meta['namespace']}/{meta['name']}")
-    return found
 
 
 def parse_all(objects: Sequence[Mapping[str, Any]]) -> tuple[list[NetworkSpec], list[Verdict]]:
