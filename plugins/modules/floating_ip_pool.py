@@ -39,9 +39,10 @@ options:
   announce:
     description:
       - How the node that holds an address makes it reachable.
-      - Every mode routes the address to the pod on its node (a /32 host route).
-        V(gratuitousARP) also answers ARP for it on the node's default-route link and
-        broadcasts gratuitous ARP when it arrives (addresses on the nodes' own subnet, IPv4).
+      - Every mode routes the address to the pod on its node (a /32 or /128 host route).
+        V(gratuitousARP) also answers ARP (IPv6 proxy NDP) for it on the node's default-route
+        link and announces it when it arrives with gratuitous ARP (IPv6 an unsolicited
+        neighbour advertisement), for addresses on the nodes' own subnet.
         V(bgp) is for a BGP speaker on the node that exports the host route; V(hostRoute) and
         V(none) add nothing more.
     type: str

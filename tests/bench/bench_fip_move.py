@@ -28,6 +28,7 @@ from netclaim_agent.model import ClaimRef, Injection
 from netclaim_agent.threadns import thread_in_netns
 
 MOVES = 50
+FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
 NETNS_DIR = Path("/var/run/netns")
 T = TypeVar("T")
 
@@ -66,6 +67,12 @@ def main() -> int:
     subprocess.run(["ip", "-n", node_b, "addr", "add", "192.0.2.1/24", "dev", "up0"], check=True)
     subprocess.run(["ip", "-n", node_b, "link", "set", "up0", "up"], check=True)
     subprocess.run(["ip", "-n", node_b, "route", "add", "default", "via", "192.0.2.2"], check=True)
+    # Both nodes forward, as floating IPs need (node A is this host: restored at the end).
+    subprocess.run(
+        ["ip", "netns", "exec", node_b, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], check=True
+    )
+    host_forwarding = FORWARDING.read_text().strip()
+    FORWARDING.write_text("1")
     claims: dict[str, dict[str, Any]] = {}
     withdraw, announce = [], []
     try:
@@ -109,6 +116,7 @@ def main() -> int:
                 on_b(lambda: node_b_driver.detach_pod("pod-b", str(NETNS_DIR / pod_b)))
                 on_b(lambda r=ref: node_b_driver.unprepare([r]))
     finally:
+        FORWARDING.write_text(host_forwarding)
         for name in (pod_a, pod_b, node_b):
             subprocess.run(["ip", "netns", "del", name], check=False)
     total = [w + a for w, a in zip(withdraw, announce, strict=True)]

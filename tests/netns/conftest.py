@@ -82,3 +82,14 @@ def harness_for(tmp_path: Path) -> Callable[..., Harness]:
         return Harness(tmp_path, injection, inventory, sysfs_root, **driver_options)
 
     return factory
+
+
+@pytest.fixture
+def node_forwards(require_root: None) -> Iterator[None]:
+    """This host forwards IPv4 while the test runs (a Kubernetes node does; a fresh machine
+    may not), as floating IPs routed through the node need."""
+    path = Path("/proc/sys/net/ipv4/ip_forward")
+    before = path.read_text().strip()
+    path.write_text("1")
+    yield
+    path.write_text(before)

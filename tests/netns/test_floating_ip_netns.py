@@ -15,6 +15,7 @@ from agent_testdata import claim, network_config, opaque
 from driver_harness import Harness
 from netns_helpers import NETNS_DIR, ip, ip_json
 
+from netclaim_agent import mptcp
 from netclaim_agent.model import Injection
 
 pytestmark = pytest.mark.netns
@@ -45,7 +46,7 @@ SERVER = textwrap.dedent(
 
 
 @pytest.fixture
-def client(make_netns: Callable[[], str]) -> Iterator[str]:
+def client(make_netns: Callable[[], str], node_forwards: None) -> Iterator[str]:
     """A netns routed to the node (this host) over a veth pair: 198.18.201.2 -> .1."""
     ns = make_netns()
     host_end = f"nctest{secrets.token_hex(3)}"
@@ -139,7 +140,7 @@ def test_floating_ips_need_nri(harness_for: Callable[..., Harness]) -> None:
 
 
 @pytest.fixture
-def lan(make_netns: Callable[[], str]) -> Iterator[tuple[str, str]]:
+def lan(make_netns: Callable[[], str], node_forwards: None) -> Iterator[tuple[str, str]]:
     """A client netns on the FIP's own subnet, behind a veth end that stands in for the node's
     uplink (a test link: announcements never go out on the machine's real uplink)."""
     ns = make_netns()
@@ -205,5 +206,22 @@ def test_gratuitous_arp_moves_the_clients_and_the_node_answers_for_the_address(
 
     harness.driver.detach_pod("pod-1", str(NETNS_DIR / pod))
     assert ip_json("neigh", "show", "proxy", "dev", uplink) == [], "withdrawn at StopPodSandbox"
+    assert harness.driver.unprepare([ref]) == {ref.uid: None}
+    harness.assert_clean()
+
+
+def test_the_floating_ip_is_the_pods_mptcp_endpoint(
+    harness_for: Callable[..., Harness], make_netns: Callable[[], str], node_forwards: None
+) -> None:
+    harness = harness_for(Injection.NRI, {})
+    pod = make_netns()
+    config = {**network_config(), "mptcp": {"endpoints": [{"flags": ["signal"]}]}}
+    ref, body = claim([], [opaque(config)], extra_results=[FIP_RESULT])
+    harness.api[ref.uid] = body
+    assert harness.driver.prepare([ref])[ref.uid].error is None
+    harness.driver.attach_pod("pod-1", str(NETNS_DIR / pod))
+    assert mptcp.endpoints(str(NETNS_DIR / pod)) == [(FIP, 1)]  # 1: signal
+
+    harness.driver.detach_pod("pod-1", str(NETNS_DIR / pod))
     assert harness.driver.unprepare([ref]) == {ref.uid: None}
     harness.assert_clean()

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from netclaim_agent import cdi, metrics, netlink
+from netclaim_agent import cdi, metrics, netlink, sysctl
 from netclaim_agent.claims import ClaimAllocation, read_claim
 from netclaim_agent.devices import DevicePlan, HostProbe, handler_for
 from netclaim_agent.errors import ClaimError, DeviceError, NetclaimError
@@ -206,6 +206,7 @@ class Driver:
                 sysfs_root=self._sysfs_root,
                 is_protected=self._is_protected,
                 uplinks=self._uplinks,
+                sysctl_enabled=sysctl.is_enabled,
             )
             plan = plan_claim(
                 allocation,

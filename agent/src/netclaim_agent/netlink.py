@@ -191,6 +191,7 @@ def uplink_names() -> tuple[str, ...]:
 
 
 NTF_PROXY = 0x08
+IFA_F_NODAD = 0x02
 
 
 def set_proxy_neighbour(address: str, ifname: str, *, present: bool) -> None:
@@ -395,6 +396,9 @@ def configure_link(
                     index=index,
                     address=str(iface.ip),
                     prefixlen=iface.network.prefixlen,
+                    # Allocation already made the address unique; duplicate address detection
+                    # would only keep an IPv6 address unusable (tentative) for a second or more.
+                    flags=IFA_F_NODAD if iface.version == 6 else 0,
                 ),
                 tolerate=errno.EEXIST,
             )

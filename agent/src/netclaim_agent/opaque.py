@@ -206,15 +206,13 @@ def _endpoint_problems(
     if "port" in endpoint and "signal" not in flags:
         problems.append(f"{path}.port: only a signal endpoint has a port")
     text = endpoint.get("address")
-    if text is None:
-        if addresses == set():
-            problems.append(f"{path}.address: unset, and interface.addresses is empty")
+    if text is None:  # every interface address; the kind may assign them (checked at planning)
         return problems
     try:
         address = str(ipaddress.ip_address(text))
     except ValueError:
         return [*problems, f"{path}.address: {text!r} is not an IP address (no prefix)"]
-    if addresses is not None and address not in addresses:
+    if addresses and address not in addresses:  # none configured: checked at planning
         problems.append(f"{path}.address: {address} is not one of interface.addresses")
     return problems
 

@@ -38,3 +38,11 @@ def _write_proc_sys(path: str, value: int) -> None:
         Path("/proc/sys", path).write_text(str(value), encoding="ascii")
     except OSError as exc:
         raise DeviceError(f"sysctl {path}={value}: {exc.strerror}") from exc
+
+
+def is_enabled(path: str) -> bool:
+    """Is the sysctl at `path` (under /proc/sys, in this thread's netns) set to 1?"""
+    try:
+        return Path("/proc/sys", path).read_text(encoding="ascii").strip() == "1"
+    except OSError:
+        return False

@@ -326,6 +326,13 @@ CASES: list[tuple[str, list[tuple[str, str]], list[dict[str, Any]], Injection, l
         ["mptcp.endpoints[1]: 10.0.0.2 already has an endpoint"],
     ),
     (
+        "mptcp-endpoint-and-no-address",
+        VETH,
+        [opaque(cfg_raw(mptcp={"endpoints": [{"flags": ["signal"]}]}))],
+        Injection.NRI,
+        ["mptcp.endpoints[0].address", "unset, and the interface has no address"],
+    ),
+    (
         "mptcp-port-without-signal",
         VETH,
         [opaque(cfg_raw(mptcp={"endpoints": [{"flags": ["subflow"], "port": 8080}]}))],

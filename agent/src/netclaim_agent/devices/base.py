@@ -100,6 +100,8 @@ class HostFacts:
     char_devices: tuple[DeviceNode, ...] = ()
     uplinks: tuple[str, ...] = ()
     """The node's default-route links (read only for kinds that announce on them)."""
+    sysctls_off: tuple[str, ...] = ()
+    """Node sysctls the device needs on (read only for kinds that need some)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class HostProbe:
 
     uplinks: Callable[[], tuple[str, ...]] = lambda: ()
     """The default-route links by name (gratuitous-ARP announce goes out on them)."""
+    sysctl_enabled: Callable[[str], bool] = lambda _path: True
+    """Is a node sysctl (a path under /proc/sys) set to 1?"""
 
     def protected_among(self, *names: str | None) -> frozenset[str]:
         return frozenset(n for n in names if n and self.is_protected(n))
@@ -170,6 +174,8 @@ class DeviceHandler:
     def plan(self, given: PlanInput) -> DevicePlan:
         """The device's plan; raises ConfigError listing every problem found."""
         problems = self.problems(given)
+        if given.config.mptcp is not None:
+            problems.extend(_endpoint_problems(given.config.mptcp, self.addresses(given)))
         if given.config.kind is not None and given.config.kind != given.device.kind:
             problems.append(
                 f"device.kind: config says {given.config.kind} but allocated device "
@@ -183,8 +189,13 @@ class DeviceHandler:
         """Kind-specific config problems as `field: reason`."""
         return []
 
+    def addresses(self, given: PlanInput) -> tuple[str, ...]:
+        """The interface's addresses: the config's, unless the kind assigns them itself."""
+        return given.config.addresses
+
     def common(self, given: PlanInput) -> DevicePlan:
         config = given.config
+        addresses = self.addresses(given)
         return DevicePlan(
             claim_uid=given.claim_uid,
             index=given.index,
@@ -200,12 +211,12 @@ class DeviceHandler:
             else None,
             mtu=config.mtu,
             mac=config.mac,
-            addresses=config.addresses,
+            addresses=addresses,
             routes=tuple(RouteSpec(r.to, r.via, r.table) for r in config.routes),
             sysctls=config.sysctls,
             char_devices=given.facts.char_devices,
             rdma_device=given.device.rdma_device,
-            mptcp=_mptcp_for(config.mptcp, config.addresses),
+            mptcp=_mptcp_for(config.mptcp, addresses),
         )
 
     def build(self, given: PlanInput, plan: DevicePlan) -> DevicePlan:
@@ -260,6 +271,21 @@ def configure_in_pod(plan: DevicePlan, netns: str) -> None:
         sysctl.write_sysctls(name, dict(plan.sysctls), netns=netns)
     if plan.mptcp is not None:
         mptcp.apply(plan.mptcp, netns)
+
+
+def _endpoint_problems(settings: MptcpSettings, addresses: tuple[str, ...]) -> list[str]:
+    """Endpoints against the addresses the interface ends up with (a kind or a PodNetwork may
+    assign them, so the config alone cannot tell)."""
+    ips = {ipaddress.ip_interface(a).ip for a in addresses}
+    problems = []
+    for i, endpoint in enumerate(settings.endpoints):
+        path = f"mptcp.endpoints[{i}].address"
+        if endpoint.address is None:
+            if not ips:
+                problems.append(f"{path}: unset, and the interface has no address")
+        elif ipaddress.ip_address(endpoint.address) not in ips:
+            problems.append(f"{path}: {endpoint.address} is not an address of the interface")
+    return problems
 
 
 def _mptcp_for(settings: MptcpSettings | None, addresses: tuple[str, ...]) -> MptcpSettings | None:

@@ -1,37 +1,76 @@
 """floating-ip: an address of a FloatingIPPool, on a veth pair of its own.
 
-In the pod: FIP/32 on the interface, a link route to the gateway 169.254.1.1, and a policy rule
-sending everything from the FIP through that gateway (the pod's default route stays the CNI's).
-On the node: a /32 route to the FIP over the host end and proxy ARP on it, so the node answers
-for 169.254.1.1 and forwards to the pod. All of it is set when the sandbox starts (NRI) and
-goes with the veth pair, which the pod's netns takes along when it is destroyed."""
+In the pod: the FIP as a host address (/32 or /128), and a policy rule sending everything from
+it through a gateway on the host end (169.254.1.1, or fe80::1 for IPv6), so the pod's default
+route stays the CNI's. On the node: a host route to the FIP over the host end (which answers
+for the gateway: proxy ARP, or the link-local address itself), so the node forwards to the pod.
+All of it is set when the sandbox starts (NRI) and goes with the veth pair, which the pod's
+netns takes along when it is destroyed."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from netclaim_agent import DRIVER_NAME, netlink, sysctl
 from netclaim_agent.devices.base import DevicePlan, HostFacts, HostProbe, PlanInput
 from netclaim_agent.devices.veth import VethHandler
-from netclaim_agent.fip.announce import gratuitous_arp
+from netclaim_agent.fip.announce import announce
 from netclaim_agent.model import DeviceKind, Injection, InventoryDevice
 from netclaim_agent.netlink import RouteSpec
 from netclaim_agent.opaque import DeviceConfig
 
-GATEWAY = "169.254.1.1"
 TABLE = 2510
 """Policy-routing table (and rule priority) for replies from floating IPs."""
 ANNOUNCE = f"{DRIVER_NAME}/announce"
 """Device attribute the agent sets from the pool's spec.announce."""
 GRATUITOUS_ARP = "gratuitousARP"
+"""Announce on the link: gratuitous ARP for IPv4, unsolicited neighbour advertisement for IPv6."""
+
+
+@dataclass(frozen=True)
+class Family:
+    gateway: str
+    """The pod's next hop, held by the host end of the pair."""
+    host_prefix: int
+    default: str
+    node_sysctls: tuple[str, ...] = ()
+    """Paths under /proc/sys that must be 1 on the node; `{uplink}` per announcing link."""
+
+    def sysctls(self, uplinks: tuple[str, ...]) -> tuple[str, ...]:
+        per_link = [p for p in self.node_sysctls if "{uplink}" in p]
+        return tuple(p for p in self.node_sysctls if p not in per_link) + tuple(
+            p.format(uplink=u) for p in per_link for u in uplinks
+        )
+
+
+FAMILIES: dict[int, Family] = {
+    4: Family(
+        gateway="169.254.1.1",
+        host_prefix=32,
+        default="0.0.0.0/0",
+        node_sysctls=("net/ipv4/ip_forward",),
+    ),
+    # The kernel answers neighbour solicitations for a proxy entry only with proxy_ndp on;
+    # netclaim leaves that sysctl of the node's uplink to the admin, and checks it.
+    6: Family(
+        gateway="fe80::1",
+        host_prefix=128,
+        default="::/0",
+        node_sysctls=("net/ipv6/conf/all/forwarding", "net/ipv6/conf/{uplink}/proxy_ndp"),
+    ),
+}
+
+
+def device_ip(device: InventoryDevice) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(str(device.attributes.get(f"{DRIVER_NAME}/ip", "")))
+    except ValueError:
+        return None
 
 
 def floating_ip(given: PlanInput) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(str(given.device.attributes.get(f"{DRIVER_NAME}/ip", "")))
-    except ValueError:
-        return None
+    return device_ip(given.device)
 
 
 def announces(device: InventoryDevice) -> bool:
@@ -41,17 +80,16 @@ def announces(device: InventoryDevice) -> bool:
 class FloatingIpHandler(VethHandler, kind=DeviceKind.FLOATING_IP):
     def gather(self, device: InventoryDevice, config: DeviceConfig, probe: HostProbe) -> HostFacts:
         facts = super().gather(device, config, probe)
-        return replace(facts, uplinks=probe.uplinks()) if announces(device) else facts
+        uplinks = probe.uplinks() if announces(device) else ()
+        address = device_ip(device)
+        needed = FAMILIES[address.version].sysctls(uplinks) if address is not None else ()
+        off = tuple(path for path in needed if not probe.sysctl_enabled(path))
+        return replace(facts, uplinks=uplinks, sysctls_off=off)
 
     def problems(self, given: PlanInput) -> list[str]:
         found = super().problems(given)
-        address = floating_ip(given)
-        if address is None:
+        if floating_ip(given) is None:
             found.append(f"device: {given.device.name!r} names no IP address")
-        elif address.version != 4:
-            found.append(
-                f"device: {address} is IPv6; floating IPv6 addresses are not supported yet"
-            )
         if given.injection is not Injection.NRI:
             found.append("device: floating IPs need NRI injection (routes and rules in the pod)")
         if given.config.addresses:
@@ -60,35 +98,51 @@ class FloatingIpHandler(VethHandler, kind=DeviceKind.FLOATING_IP):
             found.append("interface.routes: netclaim sets the routes of a floating-IP interface")
         if announces(given.device) and not given.facts.uplinks:
             found.append("device: gratuitousARP announce, but the node has no default-route link")
+        found.extend(
+            f"device: {floating_ip(given)} needs {path.replace('/', '.')}=1 on the node"
+            for path in given.facts.sysctls_off
+        )
         return found
+
+    def addresses(self, given: PlanInput) -> tuple[str, ...]:
+        """Only the floating IP, as a host address (MPTCP endpoints default to it)."""
+        address = floating_ip(given)
+        return (f"{address}/{FAMILIES[address.version].host_prefix}",) if address else ()
 
     def build(self, given: PlanInput, plan: DevicePlan) -> DevicePlan:
         plan = super().build(given, plan)
-        gateway = f"{GATEWAY}/32"
+        address = floating_ip(given)
+        assert address is not None  # problems() refused the plan otherwise
+        family = FAMILIES[address.version]
+        routes: tuple[RouteSpec, ...] = (RouteSpec(family.default, family.gateway, TABLE),)
+        if address.version == 4:  # an IPv6 link-local gateway needs no route to it
+            gateway = f"{family.gateway}/32"
+            routes = (RouteSpec(gateway), RouteSpec(gateway, table=TABLE), *routes)
         return replace(
             plan,
             announce_on=given.facts.uplinks if announces(given.device) else (),
-            addresses=(f"{floating_ip(given)}/32",),
-            routes=(
-                RouteSpec(gateway),
-                RouteSpec(gateway, table=TABLE),
-                RouteSpec("0.0.0.0/0", GATEWAY, TABLE),
-            ),
+            routes=routes,
         )
 
     def attach(self, plan: DevicePlan, netns: str) -> None:
         super().attach(plan, netns)
         [address] = plan.addresses
         netlink.add_source_rule(address, TABLE, TABLE, netns)
+        ip = ipaddress.ip_interface(address).ip
         if plan.peer_name is not None:
-            sysctl.write_sysctls(plan.peer_name, {"ipv4.proxy_arp": 1})
-            netlink.configure_link(plan.peer_name, routes=(RouteSpec(address),), up=True)
-        # Announced last, once the route to the pod is in place: answering ARP for an address
+            if ip.version == 4:
+                sysctl.write_sysctls(plan.peer_name, {"ipv4.proxy_arp": 1})
+                gateway: tuple[str, ...] = ()
+            else:
+                gateway = (f"{FAMILIES[6].gateway}/64",)
+            netlink.configure_link(
+                plan.peer_name, addresses=gateway, routes=(RouteSpec(address),), up=True
+            )
+        # Announced last, once the route to the pod is in place: answering for an address
         # with nowhere to send it would black-hole the clients.
-        ip = address.split("/")[0]
         for uplink in plan.announce_on:
-            netlink.set_proxy_neighbour(ip, uplink, present=True)
-            gratuitous_arp(uplink, ip)
+            netlink.set_proxy_neighbour(str(ip), uplink, present=True)
+            announce(uplink, str(ip))
 
     def detach(self, plan: DevicePlan, netns: str | None) -> None:
         self._withdraw(plan)  # first: the node stops answering for the address at once
