@@ -242,9 +242,8 @@ def client() -> Iterator[str]:
         ["ip", "link", "add", host_end, "type", "veth", "peer", "c0", "netns", ns], check=True
     )
     subprocess.run(["ip", "link", "set", host_end, "master", extra_node.BRIDGE, "up"], check=True)
-    subprocess.run(
-        ["ip", "-n", ns, "addr", "add", f"{fip_workload.CLIENT_IP}/24", "dev", "c0"], check=True
-    )
+    for address in (f"{fip_workload.CLIENT_IP}/24", f"{fip_workload.CLIENT_IP6}/64 nodad"):
+        subprocess.run(["ip", "-n", ns, "addr", "add", *address.split(), "dev", "c0"], check=True)
     subprocess.run(["ip", "-n", ns, "link", "set", "c0", "up"], check=True)
     yield ns
     subprocess.run(["ip", "link", "del", host_end], check=False, capture_output=True)

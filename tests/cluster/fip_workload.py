@@ -12,6 +12,7 @@ from workload import on_node2
 
 PORT = 8080
 CLIENT_IP = "198.18.250.100"
+CLIENT_IP6 = "fd5e:250::100"
 
 
 def server_pod(name: str, namespace: str, node: str, answer: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Announce mode gratuitousARP: the node holding a floating IP answers ARP for it on its uplink
-and tells the link when the address arrives, so clients on the nodes' network follow the
-address from node 2 to node 3 without any route change. Extra nodes only: announcements
-never go out on this machine's real uplink."""
+"""Announce mode gratuitousARP: the node holding a floating IP answers ARP (IPv6: neighbour
+solicitations) for it on its uplink and tells the link when the address arrives (gratuitous
+ARP, unsolicited neighbour advertisement), so clients on the nodes' network follow the address
+from node 2 to node 3 without any route change. Extra nodes only: announcements never go out on
+this machine's real uplink."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
 from agent_process import AgentProcess
 from fip_workload import ask, server_pod
 from kube import Kube
@@ -18,8 +20,11 @@ from workload import fip_claim, wait_gone
 from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node
 
-FIP = "198.18.250.77"
-"""On the nodes' own subnet, as gratuitous ARP needs."""
+FAMILIES = {
+    "ipv4": ("198.18.250.76/30", "198.18.250.77"),
+    "ipv6": (f"{extra_node.SUBNET6}74/126", f"{extra_node.SUBNET6}77"),
+}
+"""Pool and address per family, on the nodes' own subnet, as announcing on the link needs."""
 
 
 def node_mac(index: int) -> str:
@@ -32,9 +37,9 @@ def node_mac(index: int) -> str:
     return str(json.loads(out)[0]["address"])
 
 
-def client_sees(client: str) -> str | None:
+def client_sees(client: str, fip: str) -> str | None:
     out = subprocess.run(
-        ["ip", "-n", client, "-j", "neigh", "show", FIP],
+        ["ip", "-n", client, "-j", "neigh", "show", fip],
         capture_output=True,
         text=True,
         check=True,
@@ -43,7 +48,9 @@ def client_sees(client: str) -> str | None:
     return str(found[0].get("lladdr")) if found else None
 
 
+@pytest.mark.parametrize("family", FAMILIES)
 def test_clients_follow_the_address_from_node_2_to_node_3(
+    family: str,
     kube: Kube,
     node2: str,
     node2_agent: AgentProcess,
@@ -55,14 +62,15 @@ def test_clients_follow_the_address_from_node_2_to_node_3(
     fip_class: str,
     client: str,
 ) -> None:
-    pool = make_pool("198.18.250.76/30", announce="gratuitousARP")
+    cidr, fip = FAMILIES[family]
+    pool = make_pool(cidr, announce="gratuitousARP")
     assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
-    kube.create(fip_claim("fip", namespace, fip_class, ip=FIP))
+    kube.create(fip_claim("fip", namespace, fip_class, ip=fip))
 
     kube.create(server_pod("on-2", namespace, node2, "two"))
     kube.wait_pod_running("on-2", namespace)
-    assert kube.wait_for("the FIP answers from node 2", lambda: ask(client, FIP) == "two", 30)
-    assert client_sees(client) == node_mac(2)
+    assert kube.wait_for("the FIP answers from node 2", lambda: ask(client, fip) == "two", 30)
+    assert client_sees(client, fip) == node_mac(2)
 
     started = time.monotonic()
     kube.delete("v1", "Pod", "on-2", namespace)
@@ -71,7 +79,7 @@ def test_clients_follow_the_address_from_node_2_to_node_3(
     kube.wait_pod_running("on-3", namespace)
     # No flush, no route change: the announcement alone moved the client's cache entry.
     assert kube.wait_for(
-        "the client's neighbour entry moved", lambda: client_sees(client) == node_mac(3), 10
+        "the client's neighbour entry moved", lambda: client_sees(client, fip) == node_mac(3), 10
     )
-    assert kube.wait_for("the FIP answers from node 3", lambda: ask(client, FIP) == "three", 30)
-    print(f"gratuitous-ARP move: answering on node 3 after {time.monotonic() - started:.2f} s")
+    assert kube.wait_for("the FIP answers from node 3", lambda: ask(client, fip) == "three", 30)
+    print(f"{family} announced move: answering on node 3 after {time.monotonic() - started:.2f} s")

@@ -30,6 +30,8 @@ log = logging.getLogger("testbed")
 
 BRIDGE = "ncbr0"
 BRIDGE_IP = "198.18.250.1"
+SUBNET6 = "fd5e:250::"
+"""The nodes' IPv6 subnet (/64) on the bridge: node N is fd5e:250::N."""
 TAINT = "netclaim.io/extra-node=true:NoSchedule"
 TESTBED_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +56,10 @@ def netns_path(index: int) -> Path:
 
 def address(index: int) -> str:
     return f"198.18.250.{_check_index(index)}"
+
+
+def address6(index: int) -> str:
+    return f"{SUBNET6}{_check_index(index)}"
 
 
 def run_dir(index: int) -> Path:
@@ -141,7 +147,8 @@ def services(layout: Layout, index: int) -> list[Service]:
 
 def _network(index: int) -> None:
     if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
-        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+        # Floods multicast like a plain switch: IPv6 neighbour discovery needs no MLD querier.
+        run(["ip", "link", "add", BRIDGE, "type", "bridge", "mcast_snooping", "0"])
         run(["ip", "addr", "add", f"{BRIDGE_IP}/24", "dev", BRIDGE])
         run(["ip", "link", "set", BRIDGE, "up"])
     if not netns_path(index).exists():
@@ -153,11 +160,18 @@ def _network(index: int) -> None:
         run(["ip", "link", "set", host_end, "master", BRIDGE, "up"])
         ns = ["ip", "-n", netns(index)]
         run([*ns, "addr", "add", f"{address(index)}/24", "dev", "eth0"])
+        run([*ns, "addr", "add", f"{address6(index)}/64", "dev", "eth0", "nodad"])
         run([*ns, "link", "set", "eth0", "up"])
         run([*ns, "link", "set", "lo", "up"])
         run([*ns, "route", "add", "default", "via", BRIDGE_IP])
-        # A node forwards for its pods (a new netns starts with forwarding off).
-        run(["ip", "netns", "exec", netns(index), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        # A node forwards for its pods (a new netns starts with forwarding off); proxy_ndp
+        # lets it answer for the IPv6 floating IPs it announces, as an admin would set it.
+        sysctls = (
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv6.conf.eth0.proxy_ndp=1",
+        )
+        run(["ip", "netns", "exec", netns(index), "sysctl", "-q", "-w", *sysctls])
 
 
 def _write_configs(layout: Layout, index: int) -> None:
