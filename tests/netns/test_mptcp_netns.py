@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from agent_testdata import network_config, opaque
 from driver_harness import Harness
+from mptcp_stream import stream_across_cut
 from netns_helpers import NETNS_DIR, ip
 
 from netclaim_agent import mptcp
@@ -22,58 +20,6 @@ from netclaim_agent.model import DeviceKind, Injection, InventoryDevice
 pytestmark = pytest.mark.netns
 
 VETH = InventoryDevice(name="veth", kind=DeviceKind.VETH, slots=8)
-PORT = 5201
-STREAM_SECONDS = 4.0
-CUT_AFTER_SECONDS = 1.5
-CLIENT_ARGS = ("198.18.1.2", str(PORT), str(STREAM_SECONDS))
-
-SERVER = textwrap.dedent(
-    """
-    import socket, struct, sys
-    IPPROTO_MPTCP = 262
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", int(sys.argv[1])))
-    srv.listen(1)
-    srv.settimeout(20)
-    print("listening", flush=True)
-    conn, _ = srv.accept()
-    conn.settimeout(20)
-    expected, pending = 0, b""
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            break
-        pending += data
-        whole = len(pending) // 8 * 8
-        for (number,) in struct.iter_unpack("!Q", pending[:whole]):
-            if number != expected:
-                print(f"out of order: got {number}, expected {expected}", flush=True)
-                sys.exit(3)
-            expected += 1
-        pending = pending[whole:]
-    print(f"received {expected} {len(pending)}", flush=True)
-    """
-)
-
-CLIENT = textwrap.dedent(
-    """
-    import socket, struct, sys, time
-    IPPROTO_MPTCP = 262
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
-    sock.settimeout(10)
-    sock.connect((sys.argv[1], int(sys.argv[2])))
-    deadline = time.monotonic() + float(sys.argv[3])
-    sent = 0
-    while time.monotonic() < deadline:
-        sock.sendall(b"".join(struct.pack("!Q", n) for n in range(sent, sent + 512)))
-        sent += 512
-        time.sleep(0.002)
-    sock.shutdown(socket.SHUT_WR)
-    sock.recv(1)
-    print(f"sent {sent}", flush=True)
-    """
-)
 
 
 def mptcp_config(name: str, *addresses: str, **section: Any) -> dict[str, Any]:
@@ -167,34 +113,17 @@ def test_an_mptcp_connection_survives_losing_its_first_path(
     assert first_result.error is None and second_result.error is None
     harness.driver.attach_pod("pod-1", str(NETNS_DIR / server))
 
-    listener = subprocess.Popen(
-        ["ip", "netns", "exec", server, sys.executable, "-c", SERVER, str(PORT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert listener.stdout is not None and listener.stdout.readline().strip() == "listening"
-        sender = subprocess.Popen(
-            ["ip", "netns", "exec", client, sys.executable, "-c", CLIENT, *CLIENT_ARGS],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(CUT_AFTER_SECONDS)
-        joined = ip("-j", "mptcp", "endpoint", "show", netns=server)
+    joined: list[str] = []
+
+    def cut() -> None:
+        joined.append(ip("-j", "mptcp", "endpoint", "show", netns=server))
         ip("link", "del", nics[0])  # path 1 gone on both sides, mid-stream
-        sent_out, sent_err = sender.communicate(timeout=30)
-        got_out, got_err = listener.communicate(timeout=30)
-    finally:
-        if listener.poll() is None:
-            listener.kill()
-    assert sender.returncode == 0, sent_err
-    assert listener.returncode == 0, got_out + got_err
-    sent = int(sent_out.split()[1])
-    received, leftover = map(int, got_out.split()[1:3])
-    assert (received, leftover) == (sent, 0), "every byte, in order"
-    assert sent > 0 and "198.18.2.2" in joined
+
+    delivery = stream_across_cut(
+        ["ip", "netns", "exec", server], ["ip", "netns", "exec", client], "198.18.1.2", cut
+    )
+    assert (delivery.received, delivery.leftover) == (delivery.sent, 0), "every byte, in order"
+    assert delivery.sent > 0 and "198.18.2.2" in joined[0]
 
     harness.driver.detach_pod("pod-1", str(NETNS_DIR / server))
     assert harness.driver.unprepare([first, second]) == {first.uid: None, second.uid: None}
