@@ -1,4 +1,5 @@
-"""A floating IP follows its workload from node 1 to node 2.
+"""A floating IP follows its workload from node 1 to node 2, and a move survives the old node's
+agent being killed halfway.
 
 A client sits on the test bridge with the nodes; the "fabric" is the client's route to the
 FIP, replaced by the test where a routing daemon would (announce mode hostRoute). The claim is
@@ -21,6 +22,8 @@ from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node
 
 FIP = "198.51.100.17"
+HELD_BACK_SECONDS = 20.0
+"""How long the test watches the replacement wait while the old node cannot unprepare."""
 
 
 @pytest.fixture
@@ -28,11 +31,30 @@ def injection() -> str:
     return "nri"  # floating IPs need the RunPodSandbox hook
 
 
-def route_fip_via(client: str, gateway: str) -> None:
+def route_fip_via(client: str, gateway: str, fip: str = FIP) -> None:
     """What BGP would do in a real fabric: send the FIP to the node that announces it."""
     subprocess.run(
-        ["ip", "-n", client, "route", "replace", f"{FIP}/32", "via", gateway], check=True
+        ["ip", "-n", client, "route", "replace", f"{fip}/32", "via", gateway], check=True
     )
+
+
+def node_routes(index: int, fip: str) -> str:
+    return subprocess.run(
+        ["ip", "-n", extra_node.netns(index), "route", "show", f"{fip}/32"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def node_links(index: int) -> set[str]:
+    out = subprocess.run(
+        ["ip", "-n", extra_node.netns(index), "-o", "link", "show"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
 
 
 def test_the_floating_ip_answers_on_the_node_the_workload_moved_to(
@@ -67,3 +89,46 @@ def test_the_floating_ip_answers_on_the_node_the_workload_moved_to(
         f"FIP move: old pod gone after {withdrawn - started:.2f} s, "
         f"answering on node 2 after {time.monotonic() - started:.2f} s"
     )
+
+
+def test_a_move_completes_once_the_old_nodes_agent_killed_mid_move_is_back(
+    kube: Kube,
+    node2: str,
+    node2_agent: AgentProcess,
+    node3: str,
+    node3_agent: AgentProcess,
+    namespace: str,
+    make_pool: Any,
+    publisher: PoolPublisher,
+    fip_class: str,
+    client: str,
+) -> None:
+    fip = "198.51.100.25"
+    pool = make_pool("198.51.100.24/29")
+    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
+    kube.create(fip_claim("fip", namespace, fip_class, ip=fip))
+    before = node_links(2)
+    kube.create(server_pod("on-2", namespace, node2, "two"))
+    kube.wait_pod_running("on-2", namespace)
+    route_fip_via(client, extra_node.address(2), fip)
+    assert kube.wait_for("the FIP answers from node 2", lambda: ask(client, fip) == "two", 30)
+
+    node2_agent.kill()  # SIGKILL, mid-move: node 2 can no longer unprepare the claim
+    kube.delete("v1", "Pod", "on-2", namespace)
+    kube.create(server_pod("on-3", namespace, node3, "three"))
+    deadline = time.monotonic() + HELD_BACK_SECONDS
+    while time.monotonic() < deadline:
+        on_3 = kube.get("v1", "Pod", "on-3", namespace) or {}
+        assert on_3.get("status", {}).get("phase") != "Running", "node 3 took a held address"
+        time.sleep(1)
+    assert kube.get("v1", "Pod", "on-2", namespace) is not None, "held by the old pod"
+
+    node2_agent.start()
+    back = time.monotonic()
+    wait_gone(kube, "Pod", "on-2", namespace)
+    assert node_routes(2, fip) == "", "node 2 no longer routes the address"
+    assert node_links(2) <= before, "no interface of the old pod is left on node 2"
+    kube.wait_pod_running("on-3", namespace, timeout=120)
+    route_fip_via(client, extra_node.address(3), fip)
+    assert kube.wait_for("the FIP answers from node 3", lambda: ask(client, fip) == "three", 30)
+    print(f"move after an agent kill: answering on node 3 {time.monotonic() - back:.1f} s after")

@@ -53,7 +53,11 @@ def ensure_criu(layout: Layout) -> Path:
     missing = [p for p in PACKAGES if not _installed(p)]
     if missing:
         log.info("criu: installing %s", " ".join(missing))
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing])
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+        quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+        if run(install, env=quiet, check=False).returncode != 0:  # package lists stale
+            run(["apt-get", "update", "-qq"])
+            run(install, env=quiet)
     layout.cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=layout.cache, prefix=".criu-build-") as tmp:
         archive = Path(tmp) / "criu.tar.xz"
