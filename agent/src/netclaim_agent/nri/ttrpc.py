@@ -260,9 +260,12 @@ class Client:
             timeout_nano=int(timeout * 1e9),
         )
         try:
-            self._channel.write(
-                Frame(stream_id, MessageType.REQUEST, 0, envelope.SerializeToString())
-            )
+            try:
+                self._channel.write(
+                    Frame(stream_id, MessageType.REQUEST, 0, envelope.SerializeToString())
+                )
+            except OSError as exc:  # the reader may have closed the socket just now
+                raise ConnectionError(f"{service}/{method}: connection lost: {exc}") from exc
             response = future.result(timeout)
         except FutureTimeout as exc:
             raise TimeoutError(f"{service}/{method}: no answer in {timeout:.1f} s") from exc
