@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from agent_testdata import claim
+from agent_testdata import claim, fip_result
 from driver_harness import Harness
 from netns_helpers import NETNS_DIR, ip
 
@@ -34,12 +34,7 @@ from testbed.layout import default_layout
 pytestmark = pytest.mark.netns
 
 FIP = "198.51.100.33"
-FIP_RESULT = {
-    "request": "fip",
-    "driver": "netclaim.io",
-    "pool": "floating-ip/nctest",
-    "device": "fip-198-51-100-33",
-}
+FIP_RESULT = fip_result(FIP)
 CLIENT_IP = "10.125.0.1"
 """On the client's loopback, so the connection does not depend on which link it leaves by."""
 PORT = 7000

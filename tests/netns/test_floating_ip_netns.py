@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 
 import pytest
-from agent_testdata import claim, network_config, opaque
+from agent_testdata import claim, fip_result, network_config, opaque
 from driver_harness import Harness
 from netns_helpers import NETNS_DIR, ip, ip_json
 
@@ -21,12 +21,7 @@ from netclaim_agent.model import Injection
 pytestmark = pytest.mark.netns
 
 FIP = "198.51.100.7"
-FIP_RESULT = {
-    "request": "fip",
-    "driver": "netclaim.io",
-    "pool": "floating-ip/nctest",
-    "device": "fip-198-51-100-7",
-}
+FIP_RESULT = fip_result(FIP)
 PORT = 8080
 
 SERVER = textwrap.dedent(

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from netclaim_agent import DRIVER_NAME
+from netclaim_agent.fip.pools import FLOATING_IP
 from netclaim_agent.model import ClaimRef
 
 POOL = "node-a"
+
+
+def fip_result(address: str, pool: str = "nctest") -> dict[str, str]:
+    """An allocation result for the floating IP `address` of FloatingIPPool `pool`."""
+    device = FLOATING_IP.device_name(ipaddress.ip_address(address))
+    return {
+        "request": "fip",
+        "driver": DRIVER_NAME,
+        "pool": f"floating-ip/{pool}",
+        "device": device,
+    }
 
 
 def network_config(device: Mapping[str, Any] | None = None, **interface: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import struct
 from typing import Any
 
 import pytest
-from agent_testdata import claim, network_config, opaque
+from agent_testdata import claim, fip_result, network_config, opaque
 
 from netclaim_agent.claims import read_claim
 from netclaim_agent.devices import DevicePlan, HostProbe
@@ -26,7 +26,7 @@ def fip_plan(
     announce: str = "hostRoute",
     config: dict[str, Any] | None = None,
 ) -> DevicePlan:
-    result = {"request": "fip", "driver": "netclaim.io", "pool": "floating-ip/a", "device": device}
+    result = {**fip_result("198.51.100.7"), "device": device}
     ref, body = claim([], [opaque(config)] if config else [], extra_results=[result])
     allocation = read_claim(body, ref)
     resolved = resolve(allocation, {}.get, probe or HostProbe(), announce=lambda _pool: announce)
