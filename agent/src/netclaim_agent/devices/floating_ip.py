@@ -30,18 +30,31 @@ GRATUITOUS_ARP = "gratuitousARP"
 
 @dataclass(frozen=True)
 class Family:
+    """What differs between an IPv4 and an IPv6 floating IP."""
+
     gateway: str
-    """The pod's next hop, held by the host end of the pair."""
+    """The pod's next hop, answered for by the host end of the pair."""
     host_prefix: int
     default: str
+    on_link_gateway: bool
+    """The pod needs a link route to the gateway (an IPv6 link-local gateway does not)."""
+    host_end_addresses: tuple[str, ...] = ()
+    host_end_sysctls: tuple[tuple[str, int], ...] = ()
     node_sysctls: tuple[str, ...] = ()
-    """Paths under /proc/sys that must be 1 on the node; `{uplink}` per announcing link."""
+    """Paths under /proc/sys that must be 1 on the node."""
+    uplink_sysctls: tuple[str, ...] = ()
+    """The same per announcing link, `{uplink}` standing for its name."""
 
     def sysctls(self, uplinks: tuple[str, ...]) -> tuple[str, ...]:
-        per_link = [p for p in self.node_sysctls if "{uplink}" in p]
-        return tuple(p for p in self.node_sysctls if p not in per_link) + tuple(
-            p.format(uplink=u) for p in per_link for u in uplinks
-        )
+        per_link = (path.format(uplink=u) for path in self.uplink_sysctls for u in uplinks)
+        return (*self.node_sysctls, *per_link)
+
+    def pod_routes(self) -> tuple[RouteSpec, ...]:
+        default = RouteSpec(self.default, self.gateway, TABLE)
+        if not self.on_link_gateway:
+            return (default,)
+        gateway = f"{self.gateway}/{self.host_prefix}"
+        return (RouteSpec(gateway), RouteSpec(gateway, table=TABLE), default)
 
 
 FAMILIES: dict[int, Family] = {
@@ -49,6 +62,8 @@ FAMILIES: dict[int, Family] = {
         gateway="169.254.1.1",
         host_prefix=32,
         default="0.0.0.0/0",
+        on_link_gateway=True,
+        host_end_sysctls=(("ipv4.proxy_arp", 1),),
         node_sysctls=("net/ipv4/ip_forward",),
     ),
     # The kernel answers neighbour solicitations for a proxy entry only with proxy_ndp on;
@@ -57,20 +72,19 @@ FAMILIES: dict[int, Family] = {
         gateway="fe80::1",
         host_prefix=128,
         default="::/0",
-        node_sysctls=("net/ipv6/conf/all/forwarding", "net/ipv6/conf/{uplink}/proxy_ndp"),
+        on_link_gateway=False,
+        host_end_addresses=("fe80::1/64",),
+        node_sysctls=("net/ipv6/conf/all/forwarding",),
+        uplink_sysctls=("net/ipv6/conf/{uplink}/proxy_ndp",),
     ),
 }
 
 
-def device_ip(device: InventoryDevice) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def floating_ip(device: InventoryDevice) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(str(device.attributes.get(f"{DRIVER_NAME}/ip", "")))
     except ValueError:
         return None
-
-
-def floating_ip(given: PlanInput) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    return device_ip(given.device)
 
 
 def announces(device: InventoryDevice) -> bool:
@@ -81,14 +95,14 @@ class FloatingIpHandler(VethHandler, kind=DeviceKind.FLOATING_IP):
     def gather(self, device: InventoryDevice, config: DeviceConfig, probe: HostProbe) -> HostFacts:
         facts = super().gather(device, config, probe)
         uplinks = probe.uplinks() if announces(device) else ()
-        address = device_ip(device)
+        address = floating_ip(device)
         needed = FAMILIES[address.version].sysctls(uplinks) if address is not None else ()
         off = tuple(path for path in needed if not probe.sysctl_enabled(path))
         return replace(facts, uplinks=uplinks, sysctls_off=off)
 
     def problems(self, given: PlanInput) -> list[str]:
         found = super().problems(given)
-        if floating_ip(given) is None:
+        if floating_ip(given.device) is None:
             found.append(f"device: {given.device.name!r} names no IP address")
         if given.injection is not Injection.NRI:
             found.append("device: floating IPs need NRI injection (routes and rules in the pod)")
@@ -99,29 +113,24 @@ class FloatingIpHandler(VethHandler, kind=DeviceKind.FLOATING_IP):
         if announces(given.device) and not given.facts.uplinks:
             found.append("device: gratuitousARP announce, but the node has no default-route link")
         found.extend(
-            f"device: {floating_ip(given)} needs {path.replace('/', '.')}=1 on the node"
+            f"device: {floating_ip(given.device)} needs {path.replace('/', '.')}=1 on the node"
             for path in given.facts.sysctls_off
         )
         return found
 
     def addresses(self, given: PlanInput) -> tuple[str, ...]:
         """Only the floating IP, as a host address (MPTCP endpoints default to it)."""
-        address = floating_ip(given)
+        address = floating_ip(given.device)
         return (f"{address}/{FAMILIES[address.version].host_prefix}",) if address else ()
 
     def build(self, given: PlanInput, plan: DevicePlan) -> DevicePlan:
         plan = super().build(given, plan)
-        address = floating_ip(given)
+        address = floating_ip(given.device)
         assert address is not None  # problems() refused the plan otherwise
-        family = FAMILIES[address.version]
-        routes: tuple[RouteSpec, ...] = (RouteSpec(family.default, family.gateway, TABLE),)
-        if address.version == 4:  # an IPv6 link-local gateway needs no route to it
-            gateway = f"{family.gateway}/32"
-            routes = (RouteSpec(gateway), RouteSpec(gateway, table=TABLE), *routes)
         return replace(
             plan,
             announce_on=given.facts.uplinks if announces(given.device) else (),
-            routes=routes,
+            routes=FAMILIES[address.version].pod_routes(),
         )
 
     def attach(self, plan: DevicePlan, netns: str) -> None:
@@ -129,14 +138,15 @@ class FloatingIpHandler(VethHandler, kind=DeviceKind.FLOATING_IP):
         [address] = plan.addresses
         netlink.add_source_rule(address, TABLE, TABLE, netns)
         ip = ipaddress.ip_interface(address).ip
+        family = FAMILIES[ip.version]
         if plan.peer_name is not None:
-            if ip.version == 4:
-                sysctl.write_sysctls(plan.peer_name, {"ipv4.proxy_arp": 1})
-                gateway: tuple[str, ...] = ()
-            else:
-                gateway = (f"{FAMILIES[6].gateway}/64",)
+            if family.host_end_sysctls:
+                sysctl.write_sysctls(plan.peer_name, dict(family.host_end_sysctls))
             netlink.configure_link(
-                plan.peer_name, addresses=gateway, routes=(RouteSpec(address),), up=True
+                plan.peer_name,
+                addresses=family.host_end_addresses,
+                routes=(RouteSpec(address),),
+                up=True,
             )
         # Announced last, once the route to the pod is in place: answering for an address
         # with nowhere to send it would black-hole the clients.
