@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import fip_workload
 import pytest
 from agent_process import AgentProcess
 from kube import Kube
+from workload import fip_claim
 
 from netclaim_agent.apiclient import load_api_client
 from netclaim_agent.fip.pool_publisher import PoolPublisher
@@ -230,6 +231,22 @@ def make_pool(kube: Kube, netclaim_crds: None) -> Iterator[Any]:
     yield factory
     for name in made:
         kube.delete("netclaim.io/v1alpha1", "FloatingIPPool", name)
+
+
+@pytest.fixture
+def pinned_fip(
+    kube: Kube, make_pool: Any, publisher: PoolPublisher, namespace: str, fip_class: str
+) -> Callable[..., str]:
+    """`pinned_fip(cidr, address, **pool_spec)`: a Ready pool over `cidr` and the standalone
+    claim `fip` pinned to `address` by CEL; returns the pool's name."""
+
+    def make(cidr: str, address: str, **spec: Any) -> str:
+        pool = str(make_pool(cidr, **spec))
+        assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
+        kube.create(fip_claim("fip", namespace, fip_class, ip=address))
+        return pool
+
+    return make
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from agent_process import AgentProcess
 from fip_workload import ask, server_pod
 from kube import Kube
-from workload import fip_claim, wait_gone
+from workload import wait_gone
 
-from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node
 
 FAMILIES = {
@@ -57,15 +56,11 @@ def test_clients_follow_the_address_from_node_2_to_node_3(
     node3: str,
     node3_agent: AgentProcess,
     namespace: str,
-    make_pool: Any,
-    publisher: PoolPublisher,
-    fip_class: str,
+    pinned_fip: Callable[..., str],
     client: str,
 ) -> None:
     cidr, fip = FAMILIES[family]
-    pool = make_pool(cidr, announce="gratuitousARP")
-    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
-    kube.create(fip_claim("fip", namespace, fip_class, ip=fip))
+    pinned_fip(cidr, fip, announce="gratuitousARP")
 
     kube.create(server_pod("on-2", namespace, node2, "two"))
     kube.wait_pod_running("on-2", namespace)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from agent_process import AgentProcess
 from fip_workload import ask, server_pod
 from kube import Kube
-from workload import OUR_LINK_PREFIXES, fip_claim, wait_gone
+from workload import our_links, wait_gone
 
-from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node
 
 FIP = "198.51.100.17"
@@ -47,30 +46,16 @@ def node_routes(index: int, fip: str) -> str:
     ).stdout.strip()
 
 
-def node_links(index: int) -> set[str]:
-    out = subprocess.run(
-        ["ip", "-n", extra_node.netns(index), "-o", "link", "show"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
-
-
 def test_the_floating_ip_answers_on_the_node_the_workload_moved_to(
     kube: Kube,
     node2: str,
     agent: AgentProcess,
     node2_agent: AgentProcess,
     namespace: str,
-    make_pool: Any,
-    publisher: PoolPublisher,
-    fip_class: str,
+    pinned_fip: Callable[..., str],
     client: str,
 ) -> None:
-    pool = make_pool("198.51.100.16/29")
-    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
-    kube.create(fip_claim("fip", namespace, fip_class, ip=FIP))
+    pinned_fip("198.51.100.16/29", FIP)
 
     kube.create(server_pod("on-a", namespace, "127.0.0.1", "A"))
     kube.wait_pod_running("on-a", namespace)
@@ -98,15 +83,11 @@ def test_a_move_completes_once_the_old_nodes_agent_killed_mid_move_is_back(
     node3: str,
     node3_agent: AgentProcess,
     namespace: str,
-    make_pool: Any,
-    publisher: PoolPublisher,
-    fip_class: str,
+    pinned_fip: Callable[..., str],
     client: str,
 ) -> None:
     fip = "198.51.100.25"
-    pool = make_pool("198.51.100.24/29")
-    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
-    kube.create(fip_claim("fip", namespace, fip_class, ip=fip))
+    pinned_fip("198.51.100.24/29", fip)
     kube.create(server_pod("on-2", namespace, node2, "two"))
     kube.wait_pod_running("on-2", namespace)
     route_fip_via(client, extra_node.address(2), fip)
@@ -126,7 +107,7 @@ def test_a_move_completes_once_the_old_nodes_agent_killed_mid_move_is_back(
     back = time.monotonic()
     wait_gone(kube, "Pod", "on-2", namespace)
     assert node_routes(2, fip) == "", "node 2 no longer routes the address"
-    left = {name for name in node_links(2) if name.startswith(OUR_LINK_PREFIXES)}
+    left = our_links(extra_node.netns(2))
     assert not left, f"interfaces of the old pod left on node 2: {left}"
     kube.wait_pod_running("on-3", namespace, timeout=120)
     route_fip_via(client, extra_node.address(3), fip)

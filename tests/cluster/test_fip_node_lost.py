@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from agent_process import AgentProcess
 from kube import Kube, busybox_pod
-from workload import fip_claim, on_node2
+from workload import on_node2
 
 from netclaim_agent.fip.pool_publisher import PoolPublisher
 from testbed import extra_node, probes, procs
@@ -49,14 +50,11 @@ def test_an_address_on_a_lost_node_is_reported_and_never_answered_twice(
     agent: AgentProcess,
     node2_agent: AgentProcess,
     namespace: str,
-    make_pool: Any,
     publisher: PoolPublisher,
-    fip_class: str,
+    pinned_fip: Callable[..., str],
 ) -> None:
     layout = default_layout()
-    pool = make_pool("198.51.100.24/29")
-    assert next(o for o in publisher.reconcile_all() if o.name == pool).ready
-    kube.create(fip_claim("fip", namespace, fip_class, ip=FIP))
+    pool = pinned_fip("198.51.100.24/29", FIP)
     kube.create(on_node2(fip_pod("on-b", namespace), node2))
     kube.wait_pod_running("on-b", namespace)
 

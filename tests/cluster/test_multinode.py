@@ -3,13 +3,11 @@ joined to the local control plane. The floating-IP tests build on it."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 from agent_process import AgentProcess
 from kube import Kube, busybox_pod, kubectl_exec
-from workload import claim_pod, claim_spec, net_config, on_node2, wait_gone
+from workload import claim_pod, claim_spec, net_config, on_node2, our_links, wait_gone
 
 from testbed import extra_node
 from testbed.layout import Layout, default_layout
@@ -91,16 +89,6 @@ def test_second_nodes_agent_publishes_and_wires_its_pods(
     wait_gone(kube, "Pod", "wired", namespace)
     kube.wait_for(
         "node 2's veth host end removed",
-        lambda: not any(n.startswith(("nc", "nt")) for n in _node2_links()),
+        lambda: not our_links(extra_node.netns(INDEX)),
         timeout=60,
     )
-
-
-def _node2_links() -> set[str]:
-    out = subprocess.run(
-        ["ip", "-n", extra_node.netns(INDEX), "-j", "link"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {link["ifname"] for link in json.loads(out)}

@@ -22,17 +22,20 @@ def on_node2(pod: dict[str, Any], node: str) -> dict[str, Any]:
     return pod
 
 
-def host_links() -> set[str]:
+def host_links(netns: str | None = None) -> set[str]:
+    """Link names of the host netns, or of the named one (an extra node's)."""
+    where = ["-n", netns] if netns else []
     links = json.loads(
         subprocess.run(
-            ["ip", "-j", "link", "show"], capture_output=True, text=True, check=True
+            ["ip", *where, "-j", "link", "show"], capture_output=True, text=True, check=True
         ).stdout
     )
     return {link["ifname"] for link in links}
 
 
-def our_links() -> set[str]:
-    return {n for n in host_links() if n.startswith(OUR_LINK_PREFIXES)}
+def our_links(netns: str | None = None) -> set[str]:
+    """The agent's own links (host ends, temporary names) there."""
+    return {n for n in host_links(netns) if n.startswith(OUR_LINK_PREFIXES)}
 
 
 def net_config(kind: str, ifname: str, mtu: int, address: str, **device: Any) -> dict[str, Any]:
