@@ -159,7 +159,7 @@ def test_unknown_methods_and_garbage_come_back_as_statuses(
     assert connection.call_raw(garbage.SerializeToString()).code == 3
     assert connection.call_raw(b"\xff\xfe\xfd").code == 3
     assert connection.call("Shutdown", api_pb2.Empty()).code == 0
-    assert plugin.registered
+    assert plugin.wait_registered(5)  # set by the plugin thread just after the handshake
 
 
 def reconnected(runtime: FakeRuntime, old: RuntimeConnection) -> RuntimeConnection:
